@@ -1,0 +1,109 @@
+"""The /graphql endpoint: body limit and authentication in front of Strawberry's ASGI view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app.api.context import Context
+from app.clock import Clock
+from app.domain.errors import RequestError
+from app.metrics import Metrics
+from app.services.auth import Authenticator
+from app.settings import Settings
+from app.store.client import Store
+
+
+@dataclass
+class Services:
+    """What the app holds for its lifetime; the store is opened by the lifespan."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    store: Store | None = None
+    authenticator: Authenticator | None = None
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: object, *, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)  # type: ignore[arg-type]
+        self.services = services
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        services = self.services
+        assert services.store is not None and isinstance(request, Request)
+        return Context(
+            request=request,
+            principal=request.state.principal,
+            store=services.store,
+            settings=services.settings,
+            clock=services.clock,
+            metrics=services.metrics,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check size and key, then let Strawberry answer. The GraphiQL page needs no key."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+            await super().__call__(scope, receive, send)
+            return
+        body = await _read_body(request, limit=self.services.settings.max_body_bytes)
+        if body is None:
+            limit = self.services.settings.max_body_bytes
+            response: Response = error_response(
+                413, "BODY_TOO_LARGE", f"A request body has at most {limit} bytes."
+            )
+            await response(scope, receive, send)
+            return
+        assert self.services.authenticator is not None
+        try:
+            principal = await self.services.authenticator.authenticate(
+                request.headers.get("authorization")
+            )
+        except RequestError as e:
+            await error_response(401, e.code, str(e))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, _replay(body), send)
+
+
+async def _read_body(request: Request, *, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

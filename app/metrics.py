@@ -1,0 +1,43 @@
+"""Prometheus metrics, one registry per app so that several apps (tests) never share counts."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+disable_created_metrics()
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.store_commands = Counter(
+            "tally_store_commands",
+            "Calls the storage layer made to the database driver.",
+            ["collection", "op"],
+            registry=self.registry,
+        )
+        self.events_ingested = Counter(
+            "tally_events_ingested",
+            "Events received, by result: accepted, duplicate or rejected.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.request_duration = Histogram(
+            "tally_graphql_request_duration_seconds",
+            "Time to execute one GraphQL operation, by operation type.",
+            ["operation_type"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

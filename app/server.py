@@ -1,0 +1,71 @@
+"""The Starlette app factory: /graphql, /healthz, /readyz, /metrics, and the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.api.schema import build_schema
+from app.api.view import GraphQLView, Services
+from app.clock import Clock, SystemClock
+from app.metrics import Metrics
+from app.services.auth import Authenticator, bootstrap
+from app.settings import Settings
+from app.store.client import open_store
+from app.store.indexes import create_indexes
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+    services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
+    view = GraphQLView(build_schema(), services=services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await open_store(settings, services.metrics)
+        try:
+            await create_indexes(store)
+            await bootstrap(store, settings=settings, clock=services.clock)
+            services.store = store
+            services.authenticator = Authenticator(
+                store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds
+            )
+            yield
+        finally:
+            services.store = None
+            await store.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            assert services.store is not None
+            await services.store.ping()
+        except Exception:
+            log.exception("readiness check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def metrics(request: Request) -> Response:
+        return Response(services.metrics.render(), media_type=services.metrics.content_type)
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

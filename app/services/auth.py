@@ -1,0 +1,102 @@
+"""Who is calling: an API key from `Authorization: Bearer <key>`, resolved to its workspace."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from app.clock import Clock
+from app.domain.errors import RequestError
+from app.domain.models import ApiKey, KeyScope, Workspace
+from app.settings import Settings
+from app.store import workspaces as store_workspaces
+from app.store.client import Store
+
+ADMIN_KEY_ID = "tally-admin-key"
+_MAX_CACHED = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    key: ApiKey
+    workspace: Workspace
+
+    @property
+    def workspace_id(self) -> str:
+        return self.workspace.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.key.scope is KeyScope.ADMIN
+
+
+def bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise RequestError(
+            "UNAUTHENTICATED", "Send an API key as the header 'Authorization: Bearer <key>'."
+        )
+    return token.strip()
+
+
+class Authenticator:
+    """Checks keys against the store, trusting a checked key for `auth_cache_seconds`."""
+
+    def __init__(self, *, store: Store, clock: Clock, cache_seconds: float) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        cached = self._cache.get(token)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        key = await store_workspaces.use_key(self._store, secret=token, now=self._clock.now())
+        workspace = key and await store_workspaces.get_workspace(
+            self._store, workspace_id=key.workspace_id
+        )
+        if key is None or workspace is None:
+            self._cache.pop(token, None)
+            raise RequestError("UNAUTHENTICATED", "This API key is unknown or revoked.")
+        principal = Principal(key=key, workspace=workspace)
+        if self._cache_seconds > 0:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            self._cache[token] = (time.monotonic() + self._cache_seconds, principal)
+        return principal
+
+    def forget_workspace(self, workspace_id: str) -> None:
+        """Drop cached keys of a workspace whose settings or keys changed."""
+        for token, (_, principal) in list(self._cache.items()):
+            if principal.workspace_id == workspace_id:
+                del self._cache[token]
+
+
+async def bootstrap(store: Store, *, settings: Settings, clock: Clock) -> Workspace:
+    """The default workspace, and TALLY_ADMIN_KEY installed as its admin and operator key."""
+    now = clock.now()
+    workspace = await store_workspaces.ensure_workspace(
+        store,
+        workspace_id=store_workspaces.DEFAULT_WORKSPACE_ID,
+        name="Default",
+        retention_days=settings.retention_days,
+        identity_secret=secrets.token_hex(32),
+        webhook_secret=secrets.token_hex(32),
+        now=now,
+    )
+    admin_key = settings.admin_key_value()
+    if admin_key is not None:
+        await store_workspaces.install_key(
+            store,
+            key_id=ADMIN_KEY_ID,
+            workspace_id=workspace.id,
+            secret=admin_key,
+            name="TALLY_ADMIN_KEY",
+            scope=KeyScope.ADMIN,
+            operator=True,
+            now=now,
+        )
+    return workspace

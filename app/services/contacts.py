@@ -1,0 +1,207 @@
+"""Contacts: create or update by ref, read one, page through its activity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from app.domain.attributes import type_attributes
+from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
+from app.domain.errors import InvalidInput, RequestError, UserError
+from app.domain.models import Contact, ContactRole, Event, EventType
+from app.domain.names import normalize_event_name
+from app.domain.refs import ContactKey, RefKind, check_identifier, normalize_email
+from app.domain.timestamps import days_before, format_iso, parse_date_time, to_utc_ms
+from app.services.auth import Principal
+from app.settings import Settings
+from app.store import contacts as store_contacts
+from app.store import event_types as store_event_types
+from app.store import events as store_events
+from app.store.client import Store
+
+MAX_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class ContactChanges:
+    """What upsertContact asked to change; None = leave as it is."""
+
+    email: str | None = None
+    user_id: str | None = None
+    name: str | None = None
+    signed_up_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    custom_attributes: object = None
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    contact: Contact | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[Event]
+    has_next_page: bool
+
+    def cursor(self, event: Event) -> str:
+        return encode_cursor(format_iso(event.occurred_at), event.id)
+
+
+class Contacts:
+    def __init__(self, *, store: Store, settings: Settings, principal: Principal) -> None:
+        self._store = store
+        self._settings = settings
+        self._workspace = principal.workspace
+
+    async def get(self, key: ContactKey) -> Contact | None:
+        return await store_contacts.find_contact(
+            self._store, workspace_id=self._workspace.id, key=key
+        )
+
+    async def upsert(
+        self, key: ContactKey, changes: ContactChanges, *, now: datetime
+    ) -> ContactOutcome:
+        try:
+            fields, attributes = self._validate(changes)
+        except InvalidInput as e:
+            return ContactOutcome(errors=e.errors)
+        if "user_id" in fields and (problem := await self._user_id_problem(key, fields)):
+            return ContactOutcome(errors=[problem])
+        try:
+            contact = await store_contacts.upsert_contact(
+                self._store,
+                workspace_id=self._workspace.id,
+                key=key,
+                fields=fields,
+                attributes=attributes,
+                last_seen_at=changes.last_seen_at and to_utc_ms(changes.last_seen_at),
+                now=now,
+            )
+        except DuplicateKeyError as e:
+            return ContactOutcome(errors=[_taken(e)])
+        if contact is None:
+            return ContactOutcome(
+                errors=[UserError("CONTACT_NOT_FOUND", "No contact has this id.", ("ref", "id"))]
+            )
+        return ContactOutcome(contact=contact)
+
+    async def _user_id_problem(self, key: ContactKey, fields: dict[str, Any]) -> UserError | None:
+        """A userId may name a user that has none yet; it never changes one, nor (yet) a lead."""
+        if key.kind is RefKind.ANONYMOUS_ID:
+            return _LEAD_CONVERSION
+        if key.kind is RefKind.USER_ID:
+            return None if fields["user_id"] == key.value else _USER_ID_IMMUTABLE
+        current = await self.get(key)
+        if current is None:
+            return None
+        if current.role is ContactRole.LEAD:
+            return _LEAD_CONVERSION
+        if current.user_id not in (None, fields["user_id"]):
+            return _USER_ID_IMMUTABLE
+        return None
+
+    def _validate(self, changes: ContactChanges) -> tuple[dict[str, Any], dict[str, Any]]:
+        errors: list[UserError] = []
+        fields: dict[str, Any] = {}
+        try:
+            if changes.email is not None:
+                fields["email"] = normalize_email(changes.email, path=("email",))
+        except InvalidInput as e:
+            errors += e.errors
+        try:
+            if changes.user_id is not None:
+                fields["user_id"] = check_identifier(changes.user_id, path=("userId",))
+        except InvalidInput as e:
+            errors += e.errors
+        if changes.name is not None:
+            if len(changes.name) > MAX_NAME_LENGTH:
+                errors.append(
+                    UserError(
+                        "INVALID_NAME", f"name has at most {MAX_NAME_LENGTH} characters.", ("name",)
+                    )
+                )
+            fields["name"] = changes.name
+        if changes.signed_up_at is not None:
+            fields["signed_up_at"] = to_utc_ms(changes.signed_up_at)
+        attributes: dict[str, Any] = {}
+        try:
+            attributes = type_attributes(
+                changes.custom_attributes, max_keys=self._settings.max_custom_attributes
+            )
+        except InvalidInput as e:
+            errors += e.errors
+        if errors:
+            raise InvalidInput(errors)
+        return fields, attributes
+
+    async def activity(
+        self,
+        contact: Contact,
+        *,
+        first: int,
+        after: str | None,
+        names: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        now: datetime,
+    ) -> Page:
+        first = check_page_size(first)
+        before = None
+        if after is not None:
+            at_text, last_id = decode_cursor(after, parts=2)
+            at = parse_date_time(at_text)
+            if at is None or store_contacts.object_id(last_id) is None:
+                raise RequestError("INVALID_CURSOR", "after is not a cursor this API returned.")
+            before = (at, last_id)
+        events = await store_events.find_activity(
+            self._store,
+            workspace_id=self._workspace.id,
+            contact_id=contact.id,
+            visible_after=days_before(now, self._workspace.retention_days),
+            names=event_names(names),
+            since=since and to_utc_ms(since),
+            until=until and to_utc_ms(until),
+            before=before,
+            limit=first + 1,
+        )
+        return Page(events=events[:first], has_next_page=len(events) > first)
+
+    async def event_types(self) -> list[EventType]:
+        return await store_event_types.list_event_types(
+            self._store, workspace_id=self._workspace.id
+        )
+
+
+def event_names(names: Sequence[str] | None) -> list[str] | None:
+    """Names as given in a filter, normalized like tracked names; bad ones are a request error."""
+    if names is None:
+        return None
+    try:
+        return [normalize_event_name(name) for name in names]
+    except InvalidInput as e:
+        raise RequestError("INVALID_EVENT_NAME", e.errors[0].message) from e
+
+
+_LEAD_CONVERSION = UserError(
+    "LEAD_CONVERSION_UNAVAILABLE",
+    "Converting a lead into a user by setting userId is not available yet.",
+    ("userId",),
+)
+_USER_ID_IMMUTABLE = UserError(
+    "USER_ID_IMMUTABLE", "This contact already has another userId.", ("userId",)
+)
+
+
+def _taken(error: DuplicateKeyError) -> UserError:
+    pattern = (error.details or {}).get("keyPattern") or {}
+    if "email" in pattern:
+        return UserError("EMAIL_TAKEN", "Another user has this email.", ("email",))
+    if "user_id" in pattern:
+        return UserError("USER_ID_TAKEN", "Another contact has this userId.", ("userId",))
+    return UserError("CONTACT_CONFLICT", "This change conflicts with another contact.")

@@ -1,0 +1,45 @@
+"""Every TALLY_* setting, in one typed object read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ADMIN_KEY = "tally-dev-admin-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TALLY_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Unset: the embedded in-memory store (mongomock-motor), which keeps nothing across restarts.
+    mongodb_uri: SecretStr | None = None
+    mongodb_database: str = "tally"
+    # Transactions need a replica set; a standalone server is refused unless this is set.
+    mongodb_allow_standalone: bool = False
+    # Installed as the default workspace's admin (and operator) key at start-up. Unset on the
+    # embedded store: DEV_ADMIN_KEY, so the README's tour works out of the box.
+    admin_key: SecretStr | None = None
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    scheduler_interval_seconds: float = Field(default=10, gt=0)
+    rate_limit_per_minute: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_metadata_keys: int = Field(default=20, ge=1, le=200)
+    max_custom_attributes: int = Field(default=100, ge=1, le=1000)
+    max_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    max_http_batch_operations: int = Field(default=20, ge=1, le=100)
+    # How long a checked API key is trusted before the store is asked again. Revoking a key on
+    # this instance takes effect at once; on other instances within this many seconds.
+    auth_cache_seconds: float = Field(default=5, ge=0)
+    webhook_allow_private_hosts: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        return self.mongodb_uri is None
+
+    def admin_key_value(self) -> str | None:
+        if self.admin_key is not None:
+            return self.admin_key.get_secret_value()
+        return DEV_ADMIN_KEY if self.embedded else None

@@ -1,0 +1,241 @@
+"""The thin adapter over the database driver: PyMongo's async client or the embedded mongomock.
+
+Everything else in `app/store` goes through `Store` and `Collection`, which count each call in
+`tally_store_commands_total{collection,op}` and hide the differences between the two clients
+(guide §2): results are awaited only when they are awaitable, cursors are bounded with `.limit()`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from pymongo import ReturnDocument
+from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
+
+from app.metrics import Metrics
+from app.settings import Settings
+
+Doc = dict[str, Any]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# The session of the transaction the current task runs in, if any (real MongoDB only).
+_session: ContextVar[Any | None] = ContextVar("tally_store_session", default=None)
+
+
+async def _resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
+    session = _session.get()
+    if session is not None:
+        kwargs["session"] = session
+    return kwargs
+
+
+class Collection:
+    """One collection; every method is one call to the driver, counted."""
+
+    def __init__(self, raw: Any, name: str, metrics: Metrics) -> None:
+        self._raw = raw
+        self.name = name
+        self._metrics = metrics
+
+    def _count(self, op: str) -> None:
+        self._metrics.store_commands.labels(collection=self.name, op=op).inc()
+
+    async def find_one(
+        self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
+    ) -> Doc | None:
+        self._count("find")
+        result: Doc | None = await self._raw.find_one(
+            filter, projection, **_with_session({})
+        )
+        return result
+
+    async def find(
+        self,
+        filter: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]] | None = None,
+        limit: int,
+        projection: Mapping[str, Any] | None = None,
+    ) -> list[Doc]:
+        """At most `limit` documents (0 = no limit, for callers that know the set is small)."""
+        self._count("find")
+        cursor = self._raw.find(filter, projection, **_with_session({}))
+        if sort:
+            cursor = cursor.sort(list(sort))
+        if limit:
+            cursor = cursor.limit(limit)
+        return [doc async for doc in cursor]
+
+    async def insert_one(self, document: Doc) -> None:
+        self._count("insert")
+        await self._raw.insert_one(document, **_with_session({}))
+
+    async def insert_many(self, documents: list[Doc], *, ordered: bool) -> InsertManyResult:
+        self._count("insert")
+        result: InsertManyResult = await self._raw.insert_many(
+            documents, ordered=ordered, **_with_session({})
+        )
+        return result
+
+    async def update_one(
+        self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
+    ) -> UpdateResult:
+        self._count("update")
+        result: UpdateResult = await self._raw.update_one(
+            filter, update, upsert=upsert, **_with_session({})
+        )
+        return result
+
+    async def update_many(
+        self, filter: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> UpdateResult:
+        self._count("update")
+        result: UpdateResult = await self._raw.update_many(filter, update, **_with_session({}))
+        return result
+
+    async def find_one_and_update(
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        upsert: bool = False,
+        projection: Mapping[str, Any] | None = None,
+    ) -> Doc | None:
+        """The document after the update (or None when nothing matched and no upsert)."""
+        self._count("find_and_modify")
+        result: Doc | None = await self._raw.find_one_and_update(
+            filter,
+            update,
+            projection=projection,
+            upsert=upsert,
+            return_document=ReturnDocument.AFTER,
+            **_with_session({}),
+        )
+        return result
+
+    async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
+        self._count("bulk_write")
+        result: BulkWriteResult = await self._raw.bulk_write(
+            requests, ordered=ordered, **_with_session({})
+        )
+        return result
+
+    async def delete_one(self, filter: Mapping[str, Any]) -> int:
+        self._count("delete")
+        result = await self._raw.delete_one(filter, **_with_session({}))
+        return int(result.deleted_count)
+
+    async def delete_many(self, filter: Mapping[str, Any]) -> int:
+        self._count("delete")
+        result = await self._raw.delete_many(filter, **_with_session({}))
+        return int(result.deleted_count)
+
+    async def count(self, filter: Mapping[str, Any]) -> int:
+        self._count("count")
+        return int(await self._raw.count_documents(filter, **_with_session({})))
+
+    async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
+        self._count("aggregate")
+        cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
+        return [doc async for doc in cursor]
+
+    async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> None:
+        self._count("create_index")
+        await self._raw.create_index(keys, **options)
+
+
+class Store:
+    """The database: its collections, transactions, health and lifetime."""
+
+    def __init__(
+        self, *, client: Any, database: str, metrics: Metrics, embedded: bool, transactions: bool
+    ) -> None:
+        self._client = client
+        self._db = client[database]
+        self._metrics = metrics
+        self.embedded = embedded
+        self.transactions = transactions
+        self._collections: dict[str, Collection] = {}
+
+    def collection(self, name: str) -> Collection:
+        if name not in self._collections:
+            self._collections[name] = Collection(self._db[name], name, self._metrics)
+        return self._collections[name]
+
+    async def ping(self) -> None:
+        self._metrics.store_commands.labels(collection="", op="ping").inc()
+        await self._db.command("ping")
+
+    async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work` so that all its writes land together.
+
+        On a replica set: one transaction, retried on transient errors. On the embedded store,
+        which lives in one process and keeps nothing across a crash, `work` orders its writes
+        so that a failure leaves nothing half-done that a retry cannot complete.
+        """
+        if not self.transactions or _session.get() is not None:
+            return await work()
+        self._metrics.store_commands.labels(collection="", op="transaction").inc()
+        async with self._client.start_session() as session:
+
+            async def callback(active: Any) -> T:
+                token = _session.set(active)
+                try:
+                    return await work()
+                finally:
+                    _session.reset(token)
+
+            result: T = await session.with_transaction(callback)
+            return result
+
+    async def drop(self) -> None:
+        await self._client.drop_database(self._db.name)
+
+    async def close(self) -> None:
+        await _resolve(self._client.close())
+
+
+async def open_store(settings: Settings, metrics: Metrics) -> Store:
+    if settings.mongodb_uri is None:
+        from mongomock_motor import AsyncMongoMockClient
+
+        client = AsyncMongoMockClient(tz_aware=True)
+        return Store(
+            client=client,
+            database=settings.mongodb_database,
+            metrics=metrics,
+            embedded=True,
+            transactions=False,
+        )
+    from pymongo import AsyncMongoClient
+
+    client = AsyncMongoClient(settings.mongodb_uri.get_secret_value(), tz_aware=True)
+    hello = await client.admin.command("hello")
+    replica = "setName" in hello or hello.get("msg") == "isdbgrid"
+    if not replica and not settings.mongodb_allow_standalone:
+        await client.close()
+        raise RuntimeError(
+            "TALLY_MONGODB_URI points at a standalone MongoDB server. Tally writes each event "
+            "in a transaction, which needs a replica set (a single-node one is fine). Set "
+            "TALLY_MONGODB_ALLOW_STANDALONE=1 to run without transactions anyway."
+        )
+    if not replica:
+        log.warning("Standalone MongoDB: events are written without transactions.")
+    return Store(
+        client=client,
+        database=settings.mongodb_database,
+        metrics=metrics,
+        embedded=False,
+        transactions=replica,
+    )
+
+

@@ -1,0 +1,100 @@
+"""Raw events: visible for the workspace's retention window, removed by TTL on a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from app.domain.metadata import TypedValue, from_stored, to_stored
+from app.domain.models import Event
+from app.store.client import Doc, Store
+from app.store.contacts import object_id
+
+
+def to_event(doc: Doc) -> Event:
+    return Event(
+        id=str(doc["_id"]),
+        workspace_id=doc["workspace_id"],
+        contact_id=str(doc["contact_id"]),
+        name=doc["name"],
+        occurred_at=doc["occurred_at"],
+        received_at=doc["received_at"],
+        metadata={k: from_stored(v) for k, v in (doc.get("metadata") or {}).items()},
+    )
+
+
+def event_document(
+    *,
+    event_id: ObjectId,
+    workspace_id: str,
+    contact_id: str,
+    name: str,
+    occurred_at: datetime,
+    received_at: datetime,
+    metadata: dict[str, TypedValue],
+    expires_at: datetime,
+) -> Doc:
+    return {
+        "_id": event_id,
+        "workspace_id": workspace_id,
+        "contact_id": ObjectId(contact_id),
+        "name": name,
+        "occurred_at": occurred_at,
+        "received_at": received_at,
+        "metadata": {k: to_stored(v) for k, v in metadata.items()},
+        "expires_at": expires_at,
+    }
+
+
+async def insert_event(store: Store, *, document: Doc) -> None:
+    await store.collection("events").insert_one(document)
+
+
+async def find_event(
+    store: Store, *, workspace_id: str, event_id: str, visible_after: datetime
+) -> Event | None:
+    oid = object_id(event_id)
+    if oid is None:
+        return None
+    doc = await store.collection("events").find_one(
+        {"workspace_id": workspace_id, "_id": oid, "occurred_at": {"$gte": visible_after}}
+    )
+    return to_event(doc) if doc else None
+
+
+async def find_activity(
+    store: Store,
+    *,
+    workspace_id: str,
+    contact_id: str,
+    visible_after: datetime,
+    names: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Event]:
+    """A contact's events newest first, (occurred_at, _id) descending, strictly after `before`."""
+    occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
+    if until is not None:
+        occurred["$lt"] = until
+    query: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "contact_id": ObjectId(contact_id),
+        "occurred_at": occurred,
+    }
+    if names is not None:
+        query["name"] = {"$in": list(names)}
+    if before is not None:
+        at, last_id = before
+        query["$or"] = [
+            {"occurred_at": {"$lt": at}},
+            {"occurred_at": at, "_id": {"$lt": ObjectId(last_id)}},
+        ]
+    docs = await store.collection("events").find(
+        query, sort=[("occurred_at", -1), ("_id", -1)], limit=limit
+    )
+    return [to_event(doc) for doc in docs]

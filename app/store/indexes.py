@@ -1,0 +1,48 @@
+"""Every index, created idempotently at start-up. Each compound index starts with workspace_id."""
+
+from __future__ import annotations
+
+from app.store.client import Store
+
+_STRING = {"$type": "string"}
+
+
+async def create_indexes(store: Store) -> None:
+    contacts = store.collection("contacts")
+    await contacts.create_index(
+        [("workspace_id", 1), ("user_id", 1)],
+        unique=True,
+        partialFilterExpression={"user_id": _STRING},
+    )
+    await contacts.create_index(
+        [("workspace_id", 1), ("email", 1)],
+        unique=True,
+        partialFilterExpression={"role": "USER", "email": _STRING},
+    )
+    await contacts.create_index(
+        [("workspace_id", 1), ("anonymous_id", 1)],
+        unique=True,
+        partialFilterExpression={"anonymous_id": _STRING},
+    )
+    await contacts.create_index([("workspace_id", 1), ("last_seen_at", -1)])
+
+    events = store.collection("events")
+    await events.create_index(
+        [("workspace_id", 1), ("contact_id", 1), ("occurred_at", -1), ("_id", -1)]
+    )
+    await events.create_index([("workspace_id", 1), ("name", 1), ("occurred_at", -1)])
+
+    keys = store.collection("idempotency_keys")
+    await keys.create_index([("workspace_id", 1), ("key", 1)], unique=True)
+
+    await store.collection("event_types").create_index(
+        [("workspace_id", 1), ("name", 1)], unique=True
+    )
+    await store.collection("api_keys").create_index([("key_hash", 1)], unique=True)
+
+    if not store.embedded:
+        # Retention on a real server: expired raw events and idempotency keys go by TTL. The
+        # embedded store skips TTL indexes (each would make every insert scan the collection)
+        # and hides expired events by query instead.
+        await events.create_index([("expires_at", 1)], expireAfterSeconds=0)
+        await keys.create_index([("expires_at", 1)], expireAfterSeconds=0)

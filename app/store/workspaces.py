@@ -1,0 +1,111 @@
+"""Workspaces and their API keys (stored as SHA-256 hashes, never in clear)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from app.domain.models import ApiKey, KeyScope, Workspace
+from app.store.client import Doc, Store
+
+DEFAULT_WORKSPACE_ID = "default"
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _workspace(doc: Doc) -> Workspace:
+    return Workspace(
+        id=doc["_id"],
+        name=doc["name"],
+        identity_verification=doc.get("identity_verification", False),
+        retention_days=doc["retention_days"],
+        identity_secret=doc["identity_secret"],
+        webhook_secret=doc["webhook_secret"],
+        created_at=doc["created_at"],
+    )
+
+
+def _api_key(doc: Doc) -> ApiKey:
+    return ApiKey(
+        id=doc["_id"],
+        workspace_id=doc["workspace_id"],
+        name=doc["name"],
+        scope=KeyScope(doc["scope"]),
+        created_at=doc["created_at"],
+        last_used_at=doc.get("last_used_at"),
+        operator=doc.get("operator", False),
+    )
+
+
+async def ensure_workspace(
+    store: Store,
+    *,
+    workspace_id: str,
+    name: str,
+    retention_days: int,
+    identity_secret: str,
+    webhook_secret: str,
+    now: datetime,
+) -> Workspace:
+    """The workspace with this id, created with these values when missing."""
+    doc = await store.collection("workspaces").find_one_and_update(
+        {"_id": workspace_id},
+        {
+            "$setOnInsert": {
+                "name": name,
+                "identity_verification": False,
+                "retention_days": retention_days,
+                "identity_secret": identity_secret,
+                "webhook_secret": webhook_secret,
+                "created_at": now,
+            }
+        },
+        upsert=True,
+    )
+    assert doc is not None  # an upsert always returns the document
+    return _workspace(doc)
+
+
+async def get_workspace(store: Store, *, workspace_id: str) -> Workspace | None:
+    doc = await store.collection("workspaces").find_one({"_id": workspace_id})
+    return _workspace(doc) if doc else None
+
+
+async def install_key(
+    store: Store,
+    *,
+    key_id: str,
+    workspace_id: str,
+    secret: str,
+    name: str,
+    scope: KeyScope,
+    operator: bool,
+    now: datetime,
+) -> None:
+    """Create the key, or point an existing key with this id at this secret."""
+    await store.collection("api_keys").update_one(
+        {"_id": key_id},
+        {
+            "$set": {
+                "key_hash": hash_key(secret),
+                "workspace_id": workspace_id,
+                "name": name,
+                "scope": scope.value,
+                "operator": operator,
+            },
+            "$setOnInsert": {"created_at": now},
+            "$unset": {"revoked_at": ""},
+        },
+        upsert=True,
+    )
+
+
+async def use_key(store: Store, *, secret: str, now: datetime) -> ApiKey | None:
+    """The live key with this secret, its lastUsedAt set to now; None when unknown or revoked."""
+    doc = await store.collection("api_keys").find_one_and_update(
+        {"key_hash": hash_key(secret), "revoked_at": {"$exists": False}},
+        {"$set": {"last_used_at": now}},
+    )
+    return _api_key(doc) if doc else None
