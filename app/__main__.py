@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "export-schema":
         export_schema()
     else:

@@ -12,7 +12,6 @@ from app.domain.refs import RefInput
 from app.services.contacts import ContactChanges
 from app.services.tracking import TrackRequest
 
-
 T = TypeVar("T")
 
 

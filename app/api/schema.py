@@ -27,7 +27,9 @@ class TallySchema(strawberry.Schema):
         # without the query text or variables (which may carry keys or user hashes).
         for error in errors:
             if is_unexpected(error):
-                log.error("GraphQL resolver failed at %s", error.path, exc_info=error.original_error)
+                log.error(
+                    "GraphQL resolver failed at %s", error.path, exc_info=error.original_error
+                )
 
 
 def build_schema() -> strawberry.Schema:

@@ -15,12 +15,14 @@ from app.domain.errors import UserError as DomainUserError
 from app.domain.metadata import Link, Money, TypedValue, to_json
 from app.services.contacts import Page, event_names
 
-ContactRole = strawberry.enum(models.ContactRole, description="USER: signed up. LEAD: a visitor.")
+strawberry.enum(models.ContactRole, description="USER: signed up. LEAD: a visitor.")
 
 
 @strawberry.type(description="Something the caller can fix, with a stable machine code.")
 class UserError:
-    field: list[str] | None = strawberry.field(description='Path into the input, e.g. ["metadata", "price"].')
+    field: list[str] | None = strawberry.field(
+        description='Path into the input, e.g. ["metadata", "price"].'
+    )
     message: str
     code: str = strawberry.field(description="Stable code, e.g. INVALID_EVENT_NAME.")
 
@@ -132,11 +134,15 @@ class Event:
 
     @strawberry.field(description="Typed view of the metadata, in the order it was sent.")
     def metadata(self) -> list[MetadataEntry]:
-        return [MetadataEntry(key=k, value=metadata_value(v)) for k, v in self.model.metadata.items()]
+        return [
+            MetadataEntry(key=k, value=metadata_value(v)) for k, v in self.model.metadata.items()
+        ]
 
-    @strawberry.field(description="The same metadata as a flat JSON object, in the input convention.")
+    @strawberry.field(
+        description="The same metadata as a flat JSON object, in the input convention."
+    )
     def metadata_json(self) -> JSON:
-        return {k: to_json(v) for k, v in self.model.metadata.items()}
+        return JSON({k: to_json(v) for k, v in self.model.metadata.items()})
 
 
 @strawberry.type
@@ -177,7 +183,7 @@ class Contact:
         return strawberry.ID(self.model.id)
 
     @strawberry.field
-    def role(self) -> ContactRole:
+    def role(self) -> models.ContactRole:
         return self.model.role
 
     @strawberry.field
@@ -210,7 +216,7 @@ class Contact:
 
     @strawberry.field(description="Flat object; dates as ISO-8601 strings.")
     def custom_attributes(self) -> JSON:
-        return {k: to_json(v) for k, v in self.model.custom_attributes.items()}
+        return JSON({k: to_json(v) for k, v in self.model.custom_attributes.items()})
 
     @strawberry.field(
         description="One summary per event name ever performed, events older than the retention "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -41,9 +42,12 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)  # type: ignore[arg-type]
         self.services = services
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         services = self.services
-        assert services.store is not None and isinstance(request, Request)
+        assert services.store is not None
+        assert isinstance(request, Request)
         return Context(
             request=request,
             principal=request.state.principal,
@@ -60,7 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
-            await super().__call__(scope, receive, send)
+            await (await self.render_graphql_ide(request))(scope, receive, send)
             return
         body = await _read_body(request, limit=self.services.settings.max_body_bytes)
         if body is None:
@@ -69,6 +73,10 @@ class GraphQLView(GraphQL[Context, None]):
                 413, "BODY_TOO_LARGE", f"A request body has at most {limit} bytes."
             )
             await response(scope, receive, send)
+            return
+        problem = _malformed(request, body)
+        if problem is not None:
+            await problem(scope, receive, send)
             return
         assert self.services.authenticator is not None
         try:
@@ -94,6 +102,30 @@ async def _read_body(request: Request, *, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _malformed(request: Request, body: bytes) -> Response | None:
+    """A 4xx answer for a body that is not a GraphQL request (Strawberry would 500 on some)."""
+    if request.method != "POST":
+        return None
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return error_response(
+            415, "UNSUPPORTED_MEDIA_TYPE", "POST a JSON body with Content-Type: application/json."
+        )
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
+    operations = data if isinstance(data, list) else [data]
+    if not operations or not all(isinstance(op, dict) for op in operations):
+        return error_response(
+            400,
+            "BAD_REQUEST",
+            'The body is a JSON object {"query", "variables", "operationName"} '
+            "(or a list of them).",
+        )
+    return None
 
 
 def _replay(body: bytes) -> Receive:

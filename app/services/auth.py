@@ -55,9 +55,11 @@ class Authenticator:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         key = await store_workspaces.use_key(self._store, secret=token, now=self._clock.now())
-        workspace = key and await store_workspaces.get_workspace(
-            self._store, workspace_id=key.workspace_id
-        )
+        workspace = None
+        if key is not None:
+            workspace = await store_workspaces.get_workspace(
+                self._store, workspace_id=key.workspace_id
+            )
         if key is None or workspace is None:
             self._cache.pop(token, None)
             raise RequestError("UNAUTHENTICATED", "This API key is unknown or revoked.")

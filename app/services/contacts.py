@@ -83,8 +83,8 @@ class Contacts:
                 last_seen_at=changes.last_seen_at and to_utc_ms(changes.last_seen_at),
                 now=now,
             )
-        except DuplicateKeyError as e:
-            return ContactOutcome(errors=[_taken(e)])
+        except DuplicateKeyError:
+            return ContactOutcome(errors=[await self._conflict(key, fields)])
         if contact is None:
             return ContactOutcome(
                 errors=[UserError("CONTACT_NOT_FOUND", "No contact has this id.", ("ref", "id"))]
@@ -105,6 +105,19 @@ class Contacts:
         if current.user_id not in (None, fields["user_id"]):
             return _USER_ID_IMMUTABLE
         return None
+
+    async def _conflict(self, key: ContactKey, fields: dict[str, Any]) -> UserError:
+        """Which of the unique fields another contact holds (the driver's error may not say)."""
+        current = await self.get(key)
+        for kind, field_name, error in (
+            (RefKind.EMAIL, "email", _EMAIL_TAKEN),
+            (RefKind.USER_ID, "user_id", _USER_ID_TAKEN),
+        ):
+            if field_name in fields:
+                holder = await self.get(ContactKey(kind, fields[field_name]))
+                if holder is not None and (current is None or holder.id != current.id):
+                    return error
+        return UserError("CONTACT_CONFLICT", "This change conflicts with another contact.")
 
     def _validate(self, changes: ContactChanges) -> tuple[dict[str, Any], dict[str, Any]]:
         errors: list[UserError] = []
@@ -193,15 +206,8 @@ _LEAD_CONVERSION = UserError(
     "Converting a lead into a user by setting userId is not available yet.",
     ("userId",),
 )
+_EMAIL_TAKEN = UserError("EMAIL_TAKEN", "Another user has this email.", ("email",))
+_USER_ID_TAKEN = UserError("USER_ID_TAKEN", "Another contact has this userId.", ("userId",))
 _USER_ID_IMMUTABLE = UserError(
     "USER_ID_IMMUTABLE", "This contact already has another userId.", ("userId",)
 )
-
-
-def _taken(error: DuplicateKeyError) -> UserError:
-    pattern = (error.details or {}).get("keyPattern") or {}
-    if "email" in pattern:
-        return UserError("EMAIL_TAKEN", "Another user has this email.", ("email",))
-    if "user_id" in pattern:
-        return UserError("USER_ID_TAKEN", "Another contact has this userId.", ("userId",))
-    return UserError("CONTACT_CONFLICT", "This change conflicts with another contact.")

@@ -167,9 +167,7 @@ class Tracker:
             new_contact=summary.count == 1,
             metadata_types={k: value_type(v).value for k, v in event.metadata.items()},
         )
-        return TrackOutcome(
-            event=store_events.to_event(document), contact=contact, summary=summary
-        )
+        return TrackOutcome(event=store_events.to_event(document), contact=contact, summary=summary)
 
     async def _duplicate(self, event: ValidEvent, *, now: datetime) -> TrackOutcome:
         """The first event sent with this key, when it is still visible, and its contact."""

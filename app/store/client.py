@@ -53,9 +53,7 @@ class Collection:
         self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
         self._count("find")
-        result: Doc | None = await self._raw.find_one(
-            filter, projection, **_with_session({})
-        )
+        result: Doc | None = await self._raw.find_one(filter, projection, **_with_session({}))
         return result
 
     async def find(
@@ -208,7 +206,7 @@ async def open_store(settings: Settings, metrics: Metrics) -> Store:
     if settings.mongodb_uri is None:
         from mongomock_motor import AsyncMongoMockClient
 
-        client = AsyncMongoMockClient(tz_aware=True)
+        client: Any = AsyncMongoMockClient(tz_aware=True)
         return Store(
             client=client,
             database=settings.mongodb_database,
@@ -237,5 +235,3 @@ async def open_store(settings: Settings, metrics: Metrics) -> Store:
         embedded=False,
         transactions=replica,
     )
-
-

@@ -74,9 +74,7 @@ async def _upsert(
     if create:
         # Fields the query names by equality are copied into a created document already.
         on_insert = {
-            k: v
-            for k, v in {"role": key.role.value, "created_at": now}.items()
-            if k not in query
+            k: v for k, v in {"role": key.role.value, "created_at": now}.items() if k not in query
         }
         update = {**update, "$setOnInsert": on_insert}
     contacts = store.collection("contacts")
