@@ -204,9 +204,9 @@ class Store:
 
 async def open_store(settings: Settings, metrics: Metrics) -> Store:
     if settings.mongodb_uri is None:
-        from mongomock_motor import AsyncMongoMockClient
+        from app.store.embedded import embedded_client
 
-        client: Any = AsyncMongoMockClient(tz_aware=True)
+        client: Any = embedded_client()
         return Store(
             client=client,
             database=settings.mongodb_database,
