@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from app.domain.attributes import type_attributes
 from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
 from app.domain.errors import InvalidInput, RequestError, UserError
@@ -83,7 +81,7 @@ class Contacts:
                 last_seen_at=changes.last_seen_at and to_utc_ms(changes.last_seen_at),
                 now=now,
             )
-        except DuplicateKeyError:
+        except store_contacts.UniqueFieldTaken:
             return ContactOutcome(errors=[await self._conflict(key, fields)])
         if contact is None:
             return ContactOutcome(

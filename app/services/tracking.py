@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bson import ObjectId
-
 from app.domain.errors import InvalidInput, UserError
 from app.domain.metadata import TypedValue, type_metadata, value_type
 from app.domain.models import Contact, Event, EventSummary
@@ -123,7 +121,7 @@ class Tracker:
     async def _record(self, event: ValidEvent, *, now: datetime) -> TrackOutcome:
         """Idempotency key, then summary, raw event and catalog: the order a retry repairs."""
         store, workspace_id = self._store, self._workspace.id
-        event_id = ObjectId()
+        event_id = store_events.new_event_id()
         expires_at = now + timedelta(days=self._workspace.retention_days)
         if event.idempotency_key is not None and not await store_idempotency.claim_key(
             store,

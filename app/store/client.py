@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
 
 from app.metrics import Metrics
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # The session of the transaction the current task runs in, if any (real MongoDB only).
 _session: ContextVar[Any | None] = ContextVar("tally_store_session", default=None)
+_DUPLICATE_RETRIES = 3
 
 
 async def _resolve(value: Any) -> Any:
@@ -173,6 +175,11 @@ class Store:
         self._metrics.store_commands.labels(collection="", op="ping").inc()
         await self._db.command("ping")
 
+    @staticmethod
+    def in_session() -> bool:
+        """True inside `in_transaction` on a replica set."""
+        return _session.get() is not None
+
     async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` so that all its writes land together.
 
@@ -182,18 +189,26 @@ class Store:
         """
         if not self.transactions or _session.get() is not None:
             return await work()
-        self._metrics.store_commands.labels(collection="", op="transaction").inc()
-        async with self._client.start_session() as session:
 
-            async def callback(active: Any) -> T:
-                token = _session.set(active)
+        async def callback(active: Any) -> T:
+            token = _session.set(active)
+            try:
+                return await work()
+            finally:
+                _session.reset(token)
+
+        for attempt in range(_DUPLICATE_RETRIES):
+            self._metrics.store_commands.labels(collection="", op="transaction").inc()
+            async with self._client.start_session() as session:
                 try:
-                    return await work()
-                finally:
-                    _session.reset(token)
-
-            result: T = await session.with_transaction(callback)
-            return result
+                    result: T = await session.with_transaction(callback)
+                    return result
+                except DuplicateKeyError:
+                    # A concurrent transaction committed the same new document (a contact,
+                    # say) after ours began: a new transaction sees it and updates it instead.
+                    if attempt == _DUPLICATE_RETRIES - 1:
+                        raise
+        raise AssertionError("unreachable")
 
     async def drop(self) -> None:
         await self._client.drop_database(self._db.name)

@@ -25,6 +25,10 @@ _REF_FIELDS = {
 }
 
 
+class UniqueFieldTaken(Exception):
+    """The email or userId being set belongs to another contact."""
+
+
 def object_id(value: str) -> ObjectId | None:
     try:
         return ObjectId(value)
@@ -81,6 +85,8 @@ async def _upsert(
     try:
         return await contacts.find_one_and_update(query, update, upsert=create)
     except DuplicateKeyError:
+        if store.in_session():
+            raise  # the transaction is aborted; Store.in_transaction starts a new one
         # Another request created the same contact between our match and our insert: it
         # exists now, so the same update matches it.
         return await contacts.find_one_and_update(query, update, upsert=create)
@@ -135,7 +141,7 @@ async def upsert_contact(
 ) -> Contact | None:
     """Set fields and attributes (None removes one); lastSeenAt only moves forward.
 
-    Raises DuplicateKeyError when the email or userId belongs to another contact.
+    Raises UniqueFieldTaken when the email or userId belongs to another contact.
     """
     query = ref_filter(workspace_id, key)
     if query is None:
@@ -153,5 +159,8 @@ async def upsert_contact(
     if not update and key.kind is RefKind.ID:
         doc = await store.collection("contacts").find_one(query)
     else:
-        doc = await _upsert(store, query=query, update=update, key=key, now=now)
+        try:
+            doc = await _upsert(store, query=query, update=update, key=key, now=now)
+        except DuplicateKeyError as e:
+            raise UniqueFieldTaken from e
     return to_contact(doc) if doc else None

@@ -26,9 +26,14 @@ def to_event(doc: Doc) -> Event:
     )
 
 
+def new_event_id() -> str:
+    """An id for an event about to be stored (ids sort by creation time)."""
+    return str(ObjectId())
+
+
 def event_document(
     *,
-    event_id: ObjectId,
+    event_id: str,
     workspace_id: str,
     contact_id: str,
     name: str,
@@ -38,7 +43,7 @@ def event_document(
     expires_at: datetime,
 ) -> Doc:
     return {
-        "_id": event_id,
+        "_id": ObjectId(event_id),
         "workspace_id": workspace_id,
         "contact_id": ObjectId(contact_id),
         "name": name,

@@ -11,21 +11,22 @@ from app.store.client import Store
 
 
 async def claim_key(
-    store: Store, *, workspace_id: str, key: str, event_id: ObjectId, expires_at: datetime
+    store: Store, *, workspace_id: str, key: str, event_id: str, expires_at: datetime
 ) -> bool:
-    """True when the key is new (now held for `event_id`); False when it was seen before."""
+    """True when the key is new (now held for `event_id`); False when it was seen before.
+
+    An upsert rather than an insert: a key seen before is then an answer, not a write error,
+    which would abort the transaction the claim runs in.
+    """
     try:
-        await store.collection("idempotency_keys").insert_one(
-            {
-                "workspace_id": workspace_id,
-                "key": key,
-                "event_id": event_id,
-                "expires_at": expires_at,
-            }
+        result = await store.collection("idempotency_keys").update_one(
+            {"workspace_id": workspace_id, "key": key},
+            {"$setOnInsert": {"event_id": ObjectId(event_id), "expires_at": expires_at}},
+            upsert=True,
         )
-    except DuplicateKeyError:
+    except DuplicateKeyError:  # two concurrent upserts outside a transaction: one loses
         return False
-    return True
+    return result.upserted_id is not None
 
 
 async def release_key(store: Store, *, workspace_id: str, key: str) -> None:
