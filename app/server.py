@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
     settings = settings or Settings()
     services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
-    view = GraphQLView(build_schema(), services=services)
+    schema = build_schema(max_http_batch_operations=settings.max_http_batch_operations)
+    view = GraphQLView(schema, services=services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

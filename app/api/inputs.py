@@ -8,9 +8,9 @@ from typing import TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from app.domain.events import TrackRequest
 from app.domain.refs import RefInput
 from app.services.contacts import ContactChanges
-from app.services.tracking import TrackRequest
 
 T = TypeVar("T")
 

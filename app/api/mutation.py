@@ -6,9 +6,16 @@ import strawberry
 
 from app.api.context import Info
 from app.api.inputs import ContactInput, TrackEventInput
-from app.api.payloads import ContactPayload, TrackEventPayload
-from app.api.types import Contact, Event, EventSummary, user_errors
-from app.domain.errors import InvalidInput
+from app.api.payloads import (
+    ContactPayload,
+    ContactResult,
+    TrackEventPayload,
+    TrackEventResult,
+    TrackEventsPayload,
+    UpsertContactsPayload,
+)
+from app.api.types import Contact, Event, EventSummary, UserError, user_errors
+from app.domain.errors import InvalidInput, check_batch_size
 
 
 @strawberry.type
@@ -25,15 +32,64 @@ class Mutation:
             user_errors=user_errors(outcome.errors),
         )
 
+    @strawberry.mutation(
+        description="Record up to 1,000 events (TALLY_MAX_BATCH_SIZE) with one result each. "
+        "Invalid inputs never block valid ones; a retried batch counts nothing twice when its "
+        "events carry idempotency keys."
+    )
+    async def track_events(self, info: Info, inputs: list[TrackEventInput]) -> TrackEventsPayload:
+        ctx = info.context
+        outcomes = await ctx.tracker.track_many(
+            [item.request() for item in inputs], now=ctx.clock.now()
+        )
+        results = [
+            TrackEventResult(
+                index=index,
+                event=Event(model=outcome.event) if outcome.event else None,
+                duplicate=outcome.duplicate,
+                user_errors=user_errors(outcome.errors),
+            )
+            for index, outcome in enumerate(outcomes)
+        ]
+        kinds = [outcome.result for outcome in outcomes]
+        return TrackEventsPayload(
+            results=results,
+            accepted_count=kinds.count("accepted"),
+            duplicate_count=kinds.count("duplicate"),
+            rejected_count=kinds.count("rejected"),
+        )
+
     @strawberry.mutation(description="Create or update a contact by ref.")
     async def upsert_contact(self, info: Info, input: ContactInput) -> ContactPayload:
-        ctx = info.context
-        try:
-            key = input.ref.ref().key("ref")
-        except InvalidInput as e:
-            return ContactPayload(contact=None, user_errors=user_errors(e.errors))
-        outcome = await ctx.contacts.upsert(key, input.changes(), now=ctx.clock.now())
-        return ContactPayload(
-            contact=Contact(model=outcome.contact) if outcome.contact else None,
-            user_errors=user_errors(outcome.errors),
+        contact, errors = await _upsert(info, input)
+        return ContactPayload(contact=contact, user_errors=errors)
+
+    @strawberry.mutation(
+        description="upsertContact for many contacts, applied in order, one result each "
+        "(at most TALLY_MAX_BATCH_SIZE)."
+    )
+    async def upsert_contacts(
+        self, info: Info, inputs: list[ContactInput]
+    ) -> UpsertContactsPayload:
+        check_batch_size(len(inputs), info.context.settings.max_batch_size)
+        results = []
+        for index, item in enumerate(inputs):
+            contact, errors = await _upsert(info, item)
+            results.append(ContactResult(index=index, contact=contact, user_errors=errors))
+        rejected = sum(1 for result in results if result.user_errors)
+        return UpsertContactsPayload(
+            results=results, upserted_count=len(results) - rejected, rejected_count=rejected
         )
+
+
+async def _upsert(info: Info, input: ContactInput) -> tuple[Contact | None, list[UserError]]:
+    ctx = info.context
+    try:
+        key = input.ref.ref().key("ref")
+    except InvalidInput as e:
+        return None, user_errors(e.errors)
+    outcome = await ctx.contacts.upsert(key, input.changes(), now=ctx.clock.now())
+    return (
+        Contact(model=outcome.contact) if outcome.contact else None,
+        user_errors(outcome.errors),
+    )

@@ -23,7 +23,40 @@ class TrackEventPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type(description="The outcome of one input of trackEvents.")
+class TrackEventResult:
+    index: int = strawberry.field(description="Position in the inputs list.")
+    event: Event | None = strawberry.field(
+        description="The event stored; for a duplicate, the first one sent with its key while "
+        "it is inside the retention window."
+    )
+    duplicate: bool
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TrackEventsPayload:
+    results: list[TrackEventResult] = strawberry.field(description="One per input, in order.")
+    accepted_count: int
+    duplicate_count: int
+    rejected_count: int
+
+
 @strawberry.type
 class ContactPayload:
     contact: Contact | None
     user_errors: list[UserError]
+
+
+@strawberry.type(description="The outcome of one input of upsertContacts.")
+class ContactResult:
+    index: int = strawberry.field(description="Position in the inputs list.")
+    contact: Contact | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UpsertContactsPayload:
+    results: list[ContactResult] = strawberry.field(description="One per input, in order.")
+    upserted_count: int
+    rejected_count: int

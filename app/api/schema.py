@@ -32,11 +32,14 @@ class TallySchema(strawberry.Schema):
                 )
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, max_http_batch_operations: int = 20) -> strawberry.Schema:
     return TallySchema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(scalar_map={datetime: DATE_TIME}),
+        config=StrawberryConfig(
+            scalar_map={datetime: DATE_TIME},
+            batching_config={"max_operations": max_http_batch_operations},
+        ),
         extensions=[
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),

@@ -47,6 +47,11 @@ class ErrorList:
             raise InvalidInput(self.errors)
 
 
+def check_batch_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise RequestError("BATCH_TOO_LARGE", f"{size} inputs in one call; at most {limit}.")
+
+
 class RequestError(Exception):
     """A fault in the request itself (bad argument, bad cursor, missing key), with a stable code.
 

@@ -1,16 +1,27 @@
-"""trackEvent: validate, then record the event, its summary and its catalog entry together."""
+"""trackEvent and trackEvents: validate, then record events, summaries and catalog together.
+
+One pipeline serves one event and a thousand: each step is one store command whatever the
+number of events (claim keys, update contacts, insert raw events, update the catalog), and the
+store picks the single-document form when there is one document.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.domain.errors import InvalidInput, UserError
-from app.domain.metadata import TypedValue, type_metadata, value_type
+from app.domain.errors import InvalidInput, UserError, check_batch_size
+from app.domain.events import (
+    ContactDelta,
+    TrackRequest,
+    ValidEvent,
+    contact_deltas,
+    event_type_deltas,
+    validate_event,
+)
 from app.domain.models import Contact, Event, EventSummary
-from app.domain.names import normalize_event_name
-from app.domain.refs import ContactKey, RefInput
-from app.domain.timestamps import check_occurred_at, days_before
+from app.domain.refs import ContactKey
+from app.domain.timestamps import days_before
 from app.metrics import Metrics
 from app.services.auth import Principal
 from app.settings import Settings
@@ -19,28 +30,6 @@ from app.store import event_types as store_event_types
 from app.store import events as store_events
 from app.store import idempotency as store_idempotency
 from app.store.client import Store
-
-MAX_IDEMPOTENCY_KEY_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class TrackRequest:
-    """What a caller sent, before validation."""
-
-    name: str
-    contact: RefInput
-    occurred_at: datetime | None = None
-    metadata: object = None
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ValidEvent:
-    name: str
-    contact: ContactKey
-    occurred_at: datetime
-    metadata: dict[str, TypedValue]
-    idempotency_key: str | None
 
 
 @dataclass(frozen=True)
@@ -51,44 +40,23 @@ class TrackOutcome:
     duplicate: bool = False
     errors: list[UserError] = field(default_factory=list)
 
+    @property
+    def result(self) -> str:
+        return "rejected" if self.errors else "duplicate" if self.duplicate else "accepted"
 
-def validate_event(request: TrackRequest, *, now: datetime, max_metadata_keys: int) -> ValidEvent:
-    """Every problem of one input, raised together as InvalidInput."""
-    errors: list[UserError] = []
-    name = occurred_at = contact = None
-    metadata: dict[str, TypedValue] = {}
-    try:
-        contact = request.contact.key("contact")
-    except InvalidInput as e:
-        errors += e.errors
-    try:
-        name = normalize_event_name(request.name)
-    except InvalidInput as e:
-        errors += [error.under("name") for error in e.errors]
-    try:
-        occurred_at = check_occurred_at(request.occurred_at, now=now)
-    except InvalidInput as e:
-        errors += e.errors
-    try:
-        metadata = type_metadata(request.metadata, max_keys=max_metadata_keys)
-    except InvalidInput as e:
-        errors += e.errors
-    key = request.idempotency_key
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        errors.append(
-            UserError(
-                "INVALID_IDEMPOTENCY_KEY",
-                f"idempotencyKey has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
-                ("idempotencyKey",),
-            )
-        )
-    if errors or name is None or occurred_at is None or contact is None:
-        raise InvalidInput(errors)
-    return ValidEvent(name, contact, occurred_at, metadata, key)
+
+@dataclass
+class _Batch:
+    """Validated events by input index, and what recording them decided."""
+
+    valid: dict[int, ValidEvent]
+    event_ids: dict[int, str]
+    outcomes: dict[int, TrackOutcome] = field(default_factory=dict)
+    duplicates: dict[int, str] = field(default_factory=dict)  # index -> idempotency key
 
 
 class Tracker:
-    """Records events for one workspace, as the principal's key allows."""
+    """Records events for the principal's workspace."""
 
     def __init__(
         self, *, store: Store, settings: Settings, metrics: Metrics, principal: Principal
@@ -99,97 +67,139 @@ class Tracker:
         self._workspace = principal.workspace
 
     async def track(self, request: TrackRequest, *, now: datetime) -> TrackOutcome:
-        try:
-            event = validate_event(
-                request, now=now, max_metadata_keys=self._settings.max_metadata_keys
+        [outcome] = await self.track_many([request], now=now)
+        if outcome.duplicate and outcome.event is not None:
+            contact = await store_contacts.find_contact_by_id(
+                self._store, workspace_id=self._workspace.id, contact_id=outcome.event.contact_id
             )
-        except InvalidInput as e:
-            return self._rejected(e.errors)
-        outcome = await self._store.in_transaction(lambda: self._record(event, now=now))
-        if outcome.errors:
-            return self._rejected(outcome.errors)
-        if outcome.duplicate:
-            self._metrics.events_ingested.labels(result="duplicate").inc()
-            return await self._duplicate(event, now=now)
-        self._metrics.events_ingested.labels(result="accepted").inc()
+            summary = contact.summaries.get(outcome.event.name) if contact else None
+            return TrackOutcome(
+                event=outcome.event, contact=contact, summary=summary, duplicate=True
+            )
         return outcome
 
-    def _rejected(self, errors: list[UserError]) -> TrackOutcome:
-        self._metrics.events_ingested.labels(result="rejected").inc()
-        return TrackOutcome(errors=errors)
-
-    async def _record(self, event: ValidEvent, *, now: datetime) -> TrackOutcome:
-        """Idempotency key, then summary, raw event and catalog: the order a retry repairs."""
-        store, workspace_id = self._store, self._workspace.id
-        event_id = store_events.new_event_id()
-        expires_at = now + timedelta(days=self._workspace.retention_days)
-        if event.idempotency_key is not None and not await store_idempotency.claim_key(
-            store,
-            workspace_id=workspace_id,
-            key=event.idempotency_key,
-            event_id=event_id,
-            expires_at=expires_at,
-        ):
-            return TrackOutcome(duplicate=True)
-        contact = await store_contacts.record_event(
-            store,
-            workspace_id=workspace_id,
-            key=event.contact,
-            name=event.name,
-            occurred_at=event.occurred_at,
-            now=now,
-        )
-        if contact is None:
-            if event.idempotency_key is not None:
-                await store_idempotency.release_key(
-                    store, workspace_id=workspace_id, key=event.idempotency_key
+    async def track_many(
+        self, requests: list[TrackRequest], *, now: datetime
+    ) -> list[TrackOutcome]:
+        """One outcome per request, in order. Invalid requests never block valid ones."""
+        check_batch_size(len(requests), self._settings.max_batch_size)
+        batch = _Batch(valid={}, event_ids={})
+        for index, request in enumerate(requests):
+            try:
+                batch.valid[index] = validate_event(
+                    request, now=now, max_metadata_keys=self._settings.max_metadata_keys
                 )
-            return TrackOutcome(errors=[contact_not_found(("contact", "id"))])
-        document = store_events.event_document(
-            event_id=event_id,
-            workspace_id=workspace_id,
-            contact_id=contact.id,
-            name=event.name,
-            occurred_at=event.occurred_at,
-            received_at=now,
-            metadata=event.metadata,
-            expires_at=expires_at,
-        )
-        await store_events.insert_event(store, document=document)
-        summary = contact.summaries[event.name]
-        await store_event_types.record_event_type(
-            store,
-            workspace_id=workspace_id,
-            name=event.name,
-            occurred_at=event.occurred_at,
-            new_contact=summary.count == 1,
-            metadata_types={k: value_type(v).value for k, v in event.metadata.items()},
-        )
-        return TrackOutcome(event=store_events.to_event(document), contact=contact, summary=summary)
+                batch.event_ids[index] = store_events.new_event_id()
+            except InvalidInput as e:
+                batch.outcomes[index] = TrackOutcome(errors=e.errors)
+        if batch.valid:
+            await self._store.in_transaction(lambda: self._record(batch, now=now))
+            await self._explain_duplicates(batch, now=now)
+        outcomes = [batch.outcomes[index] for index in range(len(requests))]
+        for outcome in outcomes:
+            self._metrics.events_ingested.labels(result=outcome.result).inc()
+        return outcomes
 
-    async def _duplicate(self, event: ValidEvent, *, now: datetime) -> TrackOutcome:
-        """The first event sent with this key, when it is still visible, and its contact."""
-        assert event.idempotency_key is not None
+    async def _record(self, batch: _Batch, *, now: datetime) -> None:
+        """Keys, then summaries, raw events and catalog: the order a retry repairs."""
         store, workspace_id = self._store, self._workspace.id
-        original_id = await store_idempotency.event_id_for_key(
-            store, workspace_id=workspace_id, key=event.idempotency_key
+        batch.outcomes = {i: o for i, o in batch.outcomes.items() if o.errors}  # a retried run
+        batch.duplicates = {}
+        expires_at = now + timedelta(days=self._workspace.retention_days)
+        claims: dict[str, str] = {}
+        for index, event in batch.valid.items():
+            key = event.idempotency_key
+            if key is None:
+                continue
+            if key in claims:  # sent twice in this batch: the first one counts
+                batch.duplicates[index] = key
+            else:
+                claims[key] = batch.event_ids[index]
+        claimed = await store_idempotency.claim_keys(
+            store, workspace_id=workspace_id, claims=claims, expires_at=expires_at
         )
-        original = original_id and await store_events.find_event(
+        counted: dict[int, ValidEvent] = {}
+        for index, event in batch.valid.items():
+            key = event.idempotency_key
+            if key is not None and (index in batch.duplicates or key not in claimed):
+                batch.duplicates[index] = key
+            else:
+                counted[index] = event
+        deltas = contact_deltas(list(counted.values()))
+        contacts = await store_contacts.record_events(
+            store, workspace_id=workspace_id, deltas=deltas, now=now
+        )
+        unknown = {i: e for i, e in counted.items() if e.contact not in contacts}
+        for index in unknown:
+            batch.outcomes[index] = TrackOutcome(errors=[_contact_not_found()])
+            del counted[index]
+        released = [e.idempotency_key for e in unknown.values() if e.idempotency_key]
+        if released:
+            await store_idempotency.release_keys(store, workspace_id=workspace_id, keys=released)
+        documents = {
+            index: store_events.event_document(
+                event_id=batch.event_ids[index],
+                workspace_id=workspace_id,
+                contact_id=contacts[event.contact].id,
+                name=event.name,
+                occurred_at=event.occurred_at,
+                received_at=now,
+                metadata=event.metadata,
+                expires_at=expires_at,
+            )
+            for index, event in counted.items()
+        }
+        await store_events.insert_events(store, documents=list(documents.values()))
+        await store_event_types.record_event_types(
             store,
             workspace_id=workspace_id,
-            event_id=original_id,
+            deltas=event_type_deltas(
+                list(counted.values()), first_time=_first_time(deltas, contacts)
+            ),
+        )
+        for index, event in counted.items():
+            contact = contacts[event.contact]
+            batch.outcomes[index] = TrackOutcome(
+                event=store_events.to_event(documents[index]),
+                contact=contact,
+                summary=contact.summaries[event.name],
+            )
+
+    async def _explain_duplicates(self, batch: _Batch, *, now: datetime) -> None:
+        """A duplicate carries the first event sent with its key, while it is still visible."""
+        if not batch.duplicates:
+            return
+        store, workspace_id = self._store, self._workspace.id
+        event_ids = await store_idempotency.event_ids_for_keys(
+            store, workspace_id=workspace_id, keys=set(batch.duplicates.values())
+        )
+        originals = await store_events.find_events(
+            store,
+            workspace_id=workspace_id,
+            event_ids=event_ids.values(),
             visible_after=days_before(now, self._workspace.retention_days),
         )
-        contact = original and await store_contacts.find_contact_by_id(
-            store, workspace_id=workspace_id, contact_id=original.contact_id
-        )
-        return TrackOutcome(
-            event=original or None,
-            contact=contact or None,
-            summary=contact.summaries.get(original.name) if contact and original else None,
-            duplicate=True,
-        )
+        for index, key in batch.duplicates.items():
+            original = originals.get(event_ids.get(key, ""))
+            batch.outcomes[index] = TrackOutcome(event=original, duplicate=True)
 
 
-def contact_not_found(path: tuple[str, ...]) -> UserError:
-    return UserError("CONTACT_NOT_FOUND", "No contact has this id in this workspace.", path)
+def _first_time(
+    deltas: dict[ContactKey, ContactDelta], contacts: dict[ContactKey, Contact]
+) -> set[tuple[ContactKey, str]]:
+    """(contact, name) pairs whose summary holds only this batch's events: new to the catalog."""
+    pairs = set()
+    for key, delta in deltas.items():
+        contact = contacts.get(key)
+        if contact is None:
+            continue
+        for name, summary in delta.names.items():
+            if contact.summaries[name].count == summary.count:
+                pairs.add((key, name))
+    return pairs
+
+
+def _contact_not_found() -> UserError:
+    return UserError(
+        "CONTACT_NOT_FOUND", "No contact has this id in this workspace.", ("contact", "id")
+    )

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
 
 from app.metrics import Metrics
@@ -128,6 +128,25 @@ class Collection:
             requests, ordered=ordered, **_with_session({})
         )
         return result
+
+    async def bulk_upsert(self, requests: list[UpdateOne]) -> dict[int, Any]:
+        """Unordered upserts in one bulk write; the ids of the documents created, by index.
+
+        Outside a transaction, an upsert that lost a race to create the same document (a
+        duplicate key) is sent once more: the document exists then, so it updates it.
+        """
+        if not requests:
+            return {}
+        try:
+            result = await self.bulk_write(list(requests), ordered=False)
+            return dict(result.upserted_ids or {})
+        except BulkWriteError as e:
+            errors = e.details["writeErrors"]
+            lost = [error["index"] for error in errors if error["code"] == 11000]
+            if _session.get() is not None or len(lost) != len(errors):
+                raise
+            await self.bulk_write([requests[i] for i in lost], ordered=False)
+            return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
 
     async def delete_one(self, filter: Mapping[str, Any]) -> int:
         self._count("delete")

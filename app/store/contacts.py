@@ -6,14 +6,17 @@ contact (created if missing), and lets one query over contacts answer behavioura
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.attributes import AttributeValue
+from app.domain.events import ContactDelta
 from app.domain.models import Contact, ContactRole, EventSummary
 from app.domain.refs import ContactKey, RefKind
 from app.store.client import Doc, Store
@@ -75,12 +78,7 @@ async def _upsert(
 ) -> Doc | None:
     """find-and-modify by ref; creates the contact unless the ref is a server id."""
     create = key.kind is not RefKind.ID
-    if create:
-        # Fields the query names by equality are copied into a created document already.
-        on_insert = {
-            k: v for k, v in {"role": key.role.value, "created_at": now}.items() if k not in query
-        }
-        update = {**update, "$setOnInsert": on_insert}
+    update = _with_insert_fields(update, query=query, key=key, now=now)
     contacts = store.collection("contacts")
     try:
         return await contacts.find_one_and_update(query, update, upsert=create)
@@ -92,27 +90,101 @@ async def _upsert(
         return await contacts.find_one_and_update(query, update, upsert=create)
 
 
-async def record_event(
-    store: Store,
-    *,
-    workspace_id: str,
-    key: ContactKey,
-    name: str,
-    occurred_at: datetime,
-    now: datetime,
-) -> Contact | None:
-    """Count one event in the contact's summary (created if missing), in one atomic update."""
-    query = ref_filter(workspace_id, key)
-    if query is None:
-        return None
-    path = f"events.{name}"
-    update = {
-        "$inc": {f"{path}.count": 1},
-        "$min": {f"{path}.first_at": occurred_at},
-        "$max": {f"{path}.last_at": occurred_at, "last_seen_at": occurred_at},
+def _summary_update(delta: ContactDelta) -> dict[str, Any]:
+    """One atomic update adding `delta` to a contact's summaries: exact in any order."""
+    inc: dict[str, Any] = {}
+    min_: dict[str, Any] = {}
+    max_: dict[str, Any] = {"last_seen_at": delta.last_seen_at}
+    for name, summary in delta.names.items():
+        inc[f"events.{name}.count"] = summary.count
+        min_[f"events.{name}.first_at"] = summary.first_at
+        max_[f"events.{name}.last_at"] = summary.last_at
+    return {"$inc": inc, "$min": min_, "$max": max_}
+
+
+def _with_insert_fields(
+    update: dict[str, Any], *, query: dict[str, Any], key: ContactKey, now: datetime
+) -> dict[str, Any]:
+    """`update`, creating the contact when the ref names nobody (except a ref by server id)."""
+    if key.kind is RefKind.ID:
+        return update
+    # Fields the query names by equality are copied into a created document already.
+    on_insert = {
+        k: v for k, v in {"role": key.role.value, "created_at": now}.items() if k not in query
     }
-    doc = await _upsert(store, query=query, update=update, key=key, now=now)
-    return to_contact(doc) if doc else None
+    return {**update, "$setOnInsert": on_insert}
+
+
+async def find_contacts(
+    store: Store, *, workspace_id: str, keys: Iterable[ContactKey]
+) -> dict[ContactKey, Contact]:
+    """The contacts these refs name, in one query (refs naming nobody are left out)."""
+    by_kind: dict[RefKind, list[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind, []).append(key.value)
+    clauses: list[dict[str, Any]] = []
+    for kind, values in by_kind.items():
+        if kind is RefKind.ID:
+            ids = [oid for oid in map(object_id, values) if oid is not None]
+            if ids:
+                clauses.append({"_id": {"$in": ids}})
+        else:
+            clause: dict[str, Any] = {_REF_FIELDS[kind]: {"$in": values}}
+            if kind is RefKind.EMAIL:
+                clause["role"] = ContactRole.USER.value
+            clauses.append(clause)
+    if not clauses:
+        return {}
+    docs = await store.collection("contacts").find(
+        {"workspace_id": workspace_id, "$or": clauses}, limit=0
+    )
+    found: dict[ContactKey, Contact] = {}
+    for doc in docs:
+        contact = to_contact(doc)
+        for key in _keys_of(contact):
+            if key.value in by_kind.get(key.kind, ()):
+                found[key] = contact
+    return found
+
+
+def _keys_of(contact: Contact) -> list[ContactKey]:
+    keys = [ContactKey(RefKind.ID, contact.id)]
+    if contact.user_id is not None:
+        keys.append(ContactKey(RefKind.USER_ID, contact.user_id))
+    if contact.email is not None and contact.role is ContactRole.USER:
+        keys.append(ContactKey(RefKind.EMAIL, contact.email))
+    if contact.anonymous_id is not None:
+        keys.append(ContactKey(RefKind.ANONYMOUS_ID, contact.anonymous_id))
+    return keys
+
+
+async def record_events(
+    store: Store, *, workspace_id: str, deltas: dict[ContactKey, ContactDelta], now: datetime
+) -> dict[ContactKey, Contact]:
+    """Add each contact's events to its summaries, creating missing contacts (not by server id).
+
+    The contacts after the update, by ref; a ref by server id that names nobody is left out.
+    One contact: one atomic find-and-modify. Several: one bulk write, then one query.
+    """
+    queries = {key: ref_filter(workspace_id, key) for key in deltas}
+    keys = [key for key, query in queries.items() if query is not None]
+    if len(keys) == 1:
+        [key] = keys
+        query = queries[key]
+        assert query is not None
+        doc = await _upsert(
+            store, query=query, update=_summary_update(deltas[key]), key=key, now=now
+        )
+        return {key: to_contact(doc)} if doc else {}
+    requests = []
+    for key in keys:
+        query = queries[key]
+        assert query is not None
+        update = _with_insert_fields(_summary_update(deltas[key]), query=query, key=key, now=now)
+        requests.append(UpdateOne(query, update, upsert=key.kind is not RefKind.ID))
+    if requests:
+        await store.collection("contacts").bulk_upsert(requests)
+    return await find_contacts(store, workspace_id=workspace_id, keys=keys)
 
 
 async def find_contact(store: Store, *, workspace_id: str, key: ContactKey) -> Contact | None:

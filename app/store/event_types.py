@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
+from pymongo import UpdateOne
+
+from app.domain.events import EventTypeDelta
 from app.domain.models import EventType
 from app.store.client import Doc, Store
 
@@ -19,24 +22,34 @@ def _event_type(doc: Doc) -> EventType:
     )
 
 
-async def record_event_type(
-    store: Store,
-    *,
-    workspace_id: str,
-    name: str,
-    occurred_at: datetime,
-    new_contact: bool,
-    metadata_types: dict[str, str],
-) -> None:
-    update: dict[str, dict[str, object]] = {
-        "$inc": {"count": 1, "contact_count": 1 if new_contact else 0},
-        "$min": {"first_at": occurred_at},
-        "$max": {"last_at": occurred_at},
+def _update(delta: EventTypeDelta) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "$inc": {"count": delta.summary.count, "contact_count": delta.new_contacts},
+        "$min": {"first_at": delta.summary.first_at},
+        "$max": {"last_at": delta.summary.last_at},
     }
-    if metadata_types:
-        update["$addToSet"] = {f"metadata_keys.{k}": t for k, t in metadata_types.items()}
-    await store.collection("event_types").update_one(
-        {"workspace_id": workspace_id, "name": name}, update, upsert=True
+    if delta.metadata_types:
+        update["$addToSet"] = {
+            f"metadata_keys.{key}": {"$each": types} for key, types in delta.metadata_types.items()
+        }
+    return update
+
+
+async def record_event_types(
+    store: Store, *, workspace_id: str, deltas: dict[str, EventTypeDelta]
+) -> None:
+    """Add each delta to its catalog entry (created if missing): one update, or one bulk write."""
+    collection = store.collection("event_types")
+    if len(deltas) == 1:
+        [(name, delta)] = deltas.items()
+        query = {"workspace_id": workspace_id, "name": name}
+        await collection.update_one(query, _update(delta), upsert=True)
+        return
+    await collection.bulk_upsert(
+        [
+            UpdateOne({"workspace_id": workspace_id, "name": name}, _update(delta), upsert=True)
+            for name, delta in deltas.items()
+        ]
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,20 +54,28 @@ def event_document(
     }
 
 
-async def insert_event(store: Store, *, document: Doc) -> None:
-    await store.collection("events").insert_one(document)
+async def insert_events(store: Store, *, documents: list[Doc]) -> None:
+    events = store.collection("events")
+    if len(documents) == 1:
+        await events.insert_one(documents[0])
+    elif documents:
+        await events.insert_many(documents, ordered=True)
 
 
-async def find_event(
-    store: Store, *, workspace_id: str, event_id: str, visible_after: datetime
-) -> Event | None:
-    oid = object_id(event_id)
-    if oid is None:
-        return None
-    doc = await store.collection("events").find_one(
-        {"workspace_id": workspace_id, "_id": oid, "occurred_at": {"$gte": visible_after}}
+async def find_events(
+    store: Store, *, workspace_id: str, event_ids: Iterable[str], visible_after: datetime
+) -> dict[str, Event]:
+    """The events with these ids that are inside the retention window, by id."""
+    oids = [oid for oid in map(object_id, event_ids) if oid is not None]
+    docs = await store.collection("events").find(
+        {
+            "workspace_id": workspace_id,
+            "_id": {"$in": oids},
+            "occurred_at": {"$gte": visible_after},
+        },
+        limit=0,
     )
-    return to_event(doc) if doc else None
+    return {str(doc["_id"]): to_event(doc) for doc in docs}
 
 
 async def find_activity(

@@ -56,3 +56,21 @@ def test_mongomock_still_needs_the_bulk_sort_fix() -> None:
     assert "sort" not in inspect.signature(original).parameters, (
         "mongomock's bulk builder takes sort= now: drop _without_sort from app/store/embedded.py"
     )
+
+
+async def test_plain_equality_queries_keep_mongodb_matching() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.insert_many(
+        [
+            {"k": "a", "tags": "x"},
+            {"k": "b", "tags": ["x", "y"]},
+            {"k": "c", "tags": ["y"]},
+            {"k": "d"},
+            {"k": "e", "tags": 1},
+        ]
+    )
+    found = [d["k"] async for d in things.find({"tags": "x"})]
+    assert found == ["a", "b"]
+    assert [d["k"] async for d in things.find({"tags": "y", "k": "c"})] == ["c"]
+    assert await things.count_documents({"tags": "1"}) == 0
+    assert await things.count_documents({"missing": "x"}) == 0

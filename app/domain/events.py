@@ -1,0 +1,143 @@
+"""An event as sent, and the checks that turn it into an event Tally can store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.errors import InvalidInput, UserError
+from app.domain.metadata import TypedValue, type_metadata, value_type
+from app.domain.names import normalize_event_name
+from app.domain.refs import ContactKey, RefInput
+from app.domain.timestamps import check_occurred_at
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    """What a caller sent, before validation."""
+
+    name: str
+    contact: RefInput
+    occurred_at: datetime | None = None
+    metadata: object = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidEvent:
+    name: str
+    contact: ContactKey
+    occurred_at: datetime
+    metadata: dict[str, TypedValue]
+    idempotency_key: str | None
+
+
+def validate_event(request: TrackRequest, *, now: datetime, max_metadata_keys: int) -> ValidEvent:
+    """Every problem of one input, raised together as InvalidInput."""
+    errors: list[UserError] = []
+    name = occurred_at = contact = None
+    metadata: dict[str, TypedValue] = {}
+    try:
+        contact = request.contact.key("contact")
+    except InvalidInput as e:
+        errors += e.errors
+    try:
+        name = normalize_event_name(request.name)
+    except InvalidInput as e:
+        errors += [error.under("name") for error in e.errors]
+    try:
+        occurred_at = check_occurred_at(request.occurred_at, now=now)
+    except InvalidInput as e:
+        errors += e.errors
+    try:
+        metadata = type_metadata(request.metadata, max_keys=max_metadata_keys)
+    except InvalidInput as e:
+        errors += e.errors
+    key = request.idempotency_key
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        errors.append(
+            UserError(
+                "INVALID_IDEMPOTENCY_KEY",
+                f"idempotencyKey has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
+                ("idempotencyKey",),
+            )
+        )
+    if errors or name is None or occurred_at is None or contact is None:
+        raise InvalidInput(errors)
+    return ValidEvent(name, contact, occurred_at, metadata, key)
+
+
+# ---------------------------------------------------------------- what a set of events adds up to
+
+
+@dataclass
+class SummaryDelta:
+    """What some events of one name add to a summary: count, earliest and latest instants."""
+
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+    def add(self, occurred_at: datetime) -> None:
+        self.count += 1
+        self.first_at = min(self.first_at, occurred_at)
+        self.last_at = max(self.last_at, occurred_at)
+
+
+@dataclass
+class ContactDelta:
+    """What some events add to one contact: a delta per event name, and lastSeenAt."""
+
+    names: dict[str, SummaryDelta]
+    last_seen_at: datetime
+
+
+@dataclass
+class EventTypeDelta:
+    """What some events add to one catalog entry."""
+
+    summary: SummaryDelta
+    new_contacts: int
+    metadata_types: dict[str, list[str]]  # key -> types, first seen first
+
+
+def contact_deltas(events: list[ValidEvent]) -> dict[ContactKey, ContactDelta]:
+    deltas: dict[ContactKey, ContactDelta] = {}
+    for event in events:
+        delta = deltas.get(event.contact)
+        if delta is None:
+            deltas[event.contact] = ContactDelta(
+                names={event.name: SummaryDelta(1, event.occurred_at, event.occurred_at)},
+                last_seen_at=event.occurred_at,
+            )
+            continue
+        delta.last_seen_at = max(delta.last_seen_at, event.occurred_at)
+        if event.name in delta.names:
+            delta.names[event.name].add(event.occurred_at)
+        else:
+            delta.names[event.name] = SummaryDelta(1, event.occurred_at, event.occurred_at)
+    return deltas
+
+
+def event_type_deltas(
+    events: list[ValidEvent], *, first_time: set[tuple[ContactKey, str]]
+) -> dict[str, EventTypeDelta]:
+    """Catalog deltas; `first_time` holds the (contact, name) pairs no earlier event had."""
+    deltas: dict[str, EventTypeDelta] = {}
+    for event in events:
+        delta = deltas.get(event.name)
+        if delta is None:
+            delta = deltas[event.name] = EventTypeDelta(
+                SummaryDelta(0, event.occurred_at, event.occurred_at), 0, {}
+            )
+        delta.summary.add(event.occurred_at)
+        for key, value in event.metadata.items():
+            types = delta.metadata_types.setdefault(key, [])
+            if (kind := value_type(value).value) not in types:
+                types.append(kind)
+    for _contact, name in first_time:
+        if name in deltas:
+            deltas[name].new_contacts += 1
+    return deltas
