@@ -1,12 +1,15 @@
-"""`python -m app`: serve (default) or export-schema."""
+"""`python -m app`: serve (default), export-schema, import and export."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from app.settings import Settings
+from app.store.workspaces import DEFAULT_WORKSPACE_ID
 
 
 def serve(settings: Settings) -> None:
@@ -35,21 +38,62 @@ def export_schema() -> None:
     sys.stdout.write(build_schema().as_str() + "\n")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m app", description="Tally")
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the API and GraphiQL (default)")
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m app", description="Tally")
+    commands = root.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API and GraphiQL (the default)")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
-    args = parser.parse_args(argv)
+    load = commands.add_parser(
+        "import",
+        help="import events from a JSONL or CSV file (re-running it changes nothing)",
+        description="One TrackEventInput-shaped JSON object per line, or CSV with a header "
+        "(name, userId|email|anonymousId|contactId, occurredAt, idempotencyKey, metadata.KEY). "
+        "Lines without idempotencyKey get one from their content, so a re-run is a no-op.",
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("--workspace", default=DEFAULT_WORKSPACE_ID)
+    load.add_argument("--batch-size", type=int, default=500)
+    load.add_argument("--rejects", type=Path, help="default: FILE.rejects.jsonl")
+    load.add_argument(
+        "--csv", action="store_true", default=None, help="read CSV (default: by suffix)"
+    )
+    dump = commands.add_parser(
+        "export", help="write a workspace's contacts with summaries as JSONL"
+    )
+    dump.add_argument("--workspace", default=DEFAULT_WORKSPACE_ID)
+    dump.add_argument("--output", type=Path, help="default: standard output")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     if args.command == "export-schema":
         export_schema()
+    elif args.command == "import":
+        from app.cli.commands import run_import
+
+        return asyncio.run(
+            run_import(
+                settings,
+                path=args.file,
+                workspace_id=args.workspace,
+                batch_size=args.batch_size,
+                rejects=args.rejects,
+                csv_format=args.csv,
+            )
+        )
+    elif args.command == "export":
+        from app.cli.commands import run_export
+
+        return asyncio.run(run_export(settings, workspace_id=args.workspace, output=args.output))
     else:
         serve(settings)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,12 +30,17 @@ class Context:
     @cached_property
     def tracker(self) -> Tracker:
         return Tracker(
-            store=self.store, settings=self.settings, metrics=self.metrics, principal=self.principal
+            store=self.store,
+            settings=self.settings,
+            metrics=self.metrics,
+            workspace=self.principal.workspace,
         )
 
     @cached_property
     def contacts(self) -> Contacts:
-        return Contacts(store=self.store, settings=self.settings, principal=self.principal)
+        return Contacts(
+            store=self.store, settings=self.settings, workspace=self.principal.workspace
+        )
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

@@ -7,18 +7,14 @@ from datetime import datetime
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from app.domain.timestamps import format_iso, to_utc_ms
+from app.domain.timestamps import format_iso, parse_instant
 
 
 def _parse(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("DateTime is an ISO-8601 string such as 2026-11-28T10:00:00Z.")
-    try:
-        return to_utc_ms(datetime.fromisoformat(value))
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not an ISO-8601 date-time such as 2026-11-28T10:00:00Z."
-        ) from None
+    instant = parse_instant(value) if isinstance(value, str) else None
+    if instant is None:
+        raise ValueError(f"{value!r} is not an ISO-8601 date-time such as 2026-11-28T10:00:00Z.")
+    return instant
 
 
 def _serialize(value: datetime) -> str:

@@ -33,6 +33,14 @@ def parse_date_time(text: str) -> datetime | None:
         return None
 
 
+def parse_instant(text: str) -> datetime | None:
+    """An ISO-8601 instant as a DateTime input takes it (a bare date is its midnight UTC)."""
+    try:
+        return to_utc_ms(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
 def from_unix_seconds(seconds: float) -> datetime | None:
     try:
         return to_utc_ms(datetime.fromtimestamp(seconds, UTC))

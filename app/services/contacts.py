@@ -10,11 +10,10 @@ from typing import Any
 from app.domain.attributes import type_attributes
 from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
 from app.domain.errors import InvalidInput, RequestError, UserError
-from app.domain.models import Contact, ContactRole, Event, EventType
+from app.domain.models import Contact, ContactRole, Event, EventType, Workspace
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefKind, check_identifier, normalize_email
 from app.domain.timestamps import days_before, format_iso, parse_date_time, to_utc_ms
-from app.services.auth import Principal
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -52,10 +51,10 @@ class Page:
 
 
 class Contacts:
-    def __init__(self, *, store: Store, settings: Settings, principal: Principal) -> None:
+    def __init__(self, *, store: Store, settings: Settings, workspace: Workspace) -> None:
         self._store = store
         self._settings = settings
-        self._workspace = principal.workspace
+        self._workspace = workspace
 
     async def get(self, key: ContactKey) -> Contact | None:
         return await store_contacts.find_contact(

@@ -19,11 +19,10 @@ from app.domain.events import (
     event_type_deltas,
     validate_event,
 )
-from app.domain.models import Contact, Event, EventSummary
+from app.domain.models import Contact, Event, EventSummary, Workspace
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before
 from app.metrics import Metrics
-from app.services.auth import Principal
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -56,15 +55,15 @@ class _Batch:
 
 
 class Tracker:
-    """Records events for the principal's workspace."""
+    """Records events for one workspace."""
 
     def __init__(
-        self, *, store: Store, settings: Settings, metrics: Metrics, principal: Principal
+        self, *, store: Store, settings: Settings, metrics: Metrics, workspace: Workspace
     ) -> None:
         self._store = store
         self._settings = settings
         self._metrics = metrics
-        self._workspace = principal.workspace
+        self._workspace = workspace
 
     async def track(self, request: TrackRequest, *, now: datetime) -> TrackOutcome:
         [outcome] = await self.track_many([request], now=now)

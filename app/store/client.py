@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -74,6 +74,15 @@ class Collection:
         if limit:
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor]
+
+    async def stream(
+        self, filter: Mapping[str, Any], *, sort: Sequence[tuple[str, int]], batch_size: int
+    ) -> AsyncIterator[Doc]:
+        """Every matching document, fetched `batch_size` at a time (for exports)."""
+        self._count("find")
+        cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
+        async for doc in cursor.batch_size(batch_size):
+            yield doc
 
     async def insert_one(self, document: Doc) -> None:
         self._count("insert")

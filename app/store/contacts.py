@@ -6,7 +6,7 @@ contact (created if missing), and lets one query over contacts answer behavioura
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -236,3 +236,10 @@ async def upsert_contact(
         except DuplicateKeyError as e:
             raise UniqueFieldTaken from e
     return to_contact(doc) if doc else None
+
+
+async def stream_contacts(store: Store, *, workspace_id: str) -> AsyncIterator[Contact]:
+    async for doc in store.collection("contacts").stream(
+        {"workspace_id": workspace_id}, sort=[("_id", 1)], batch_size=500
+    ):
+        yield to_contact(doc)

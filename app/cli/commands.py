@@ -1,0 +1,81 @@
+"""The command-line jobs: each opens the configured store, does its work, and closes it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from app.cli.exporter import export_contacts
+from app.cli.importer import import_rows, progress_stream, read_rows
+from app.clock import SystemClock
+from app.domain.models import Workspace
+from app.metrics import Metrics
+from app.services.auth import bootstrap
+from app.services.tracking import Tracker
+from app.settings import Settings
+from app.store.client import Store, open_store
+from app.store.indexes import create_indexes
+from app.store.workspaces import get_workspace
+
+
+@asynccontextmanager
+async def opened(settings: Settings, workspace_id: str) -> AsyncIterator[tuple[Store, Workspace]]:
+    store = await open_store(settings, Metrics())
+    try:
+        await create_indexes(store)
+        if store.embedded:
+            print(
+                "note: TALLY_MONGODB_URI is unset: this runs on an empty in-memory store and "
+                "keeps nothing (useful to check a file).",
+                file=sys.stderr,
+            )
+            await bootstrap(store, settings=settings, clock=SystemClock())
+        workspace = await get_workspace(store, workspace_id=workspace_id)
+        if workspace is None:
+            raise SystemExit(f"error: no workspace {workspace_id!r}")
+        yield store, workspace
+    finally:
+        await store.close()
+
+
+async def run_import(
+    settings: Settings,
+    *,
+    path: Path,
+    workspace_id: str,
+    batch_size: int,
+    rejects: Path | None,
+    csv_format: bool | None,
+) -> int:
+    """0 when every line was accepted or a duplicate, 1 when some were rejected."""
+    rejects = rejects or path.with_name(path.name + ".rejects.jsonl")
+    is_csv = path.suffix.lower() == ".csv" if csv_format is None else csv_format
+    async with opened(settings, workspace_id) as (store, workspace):
+        tracker = Tracker(store=store, settings=settings, metrics=Metrics(), workspace=workspace)
+        with path.open(encoding="utf-8", newline="" if is_csv else None) as file:
+            summary = await import_rows(
+                read_rows(file, csv_format=is_csv),
+                tracker=tracker,
+                clock=SystemClock(),
+                batch_size=min(batch_size, settings.max_batch_size),
+                rejects_path=rejects,
+                progress=progress_stream(),
+            )
+    print(f"{path}: {summary.line()}")
+    if summary.rejects:
+        print(f"rejected lines, with their codes: {summary.rejects[0]}")
+        return 1
+    return 0
+
+
+async def run_export(settings: Settings, *, workspace_id: str, output: Path | None) -> int:
+    async with opened(settings, workspace_id) as (store, _):
+        if output is None:
+            written = await export_contacts(store, workspace_id=workspace_id, out=sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as out:
+                written = await export_contacts(store, workspace_id=workspace_id, out=out)
+    print(f"{written:,} contacts exported", file=sys.stderr)
+    return 0
