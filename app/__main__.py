@@ -57,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--csv", action="store_true", default=None, help="read CSV (default: by suffix)"
     )
+    load.add_argument(
+        "--check", action="store_true", help="only validate every line; write nothing"
+    )
     dump = commands.add_parser(
         "export", help="write a workspace's contacts with summaries as JSONL"
     )
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=args.batch_size,
                 rejects=args.rejects,
                 csv_format=args.csv,
+                check=args.check,
             )
         )
     elif args.command == "export":

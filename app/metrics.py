@@ -25,6 +25,12 @@ class Metrics:
             ["collection", "op"],
             registry=self.registry,
         )
+        self.store_seconds = Counter(
+            "tally_store_command_seconds",
+            "Time spent in calls to the database driver (for the embedded store: its CPU time).",
+            ["collection", "op"],
+            registry=self.registry,
+        )
         self.events_ingested = Counter(
             "tally_events_ingested",
             "Events received, by result: accepted, duplicate or rejected.",

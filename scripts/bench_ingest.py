@@ -1,33 +1,59 @@
 """Ingestion figures over real HTTP against `python -m app serve` on the embedded store.
 
-Prints the median and p95 latency of trackEvent against /healthz, events per second, and
-the store commands one trackEvent costs (read from /metrics). Usage:
+Prints the latency of trackEvent against /healthz, events per second of single trackEvent
+calls against trackEvents batches of 1,000, the store commands each costs (read from
+/metrics), and the peak memory of `python -m app import` over growing files. Usage:
 
-    .venv/bin/python scripts/bench_ingest.py [--events 2000]
+    .venv/bin/python scripts/bench_ingest.py [--events 1000] [--batches 5] [--import-lines 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 KEY = "bench-admin-key"
+ROOT = Path(__file__).resolve().parent.parent
 TRACK = """
 mutation Track($input: TrackEventInput!) {
   trackEvent(input: $input) { duplicate summary { count } userErrors { code } }
 }
 """
+TRACK_MANY = """
+mutation TrackMany($inputs: [TrackEventInput!]!) {
+  trackEvents(inputs: $inputs) { acceptedCount duplicateCount rejectedCount }
+}
+"""
+USERS = 200
+
+
+def event(i: int, *, key: str | None = None) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "viewed-pricing",
+        "contact": {"userId": f"user-{i % USERS}"},
+        "metadata": {
+            "path": "/pricing",
+            "plan": "pro",
+            "price": {"amount": 4900, "currency": "EUR"},
+        },
+    }
+    if key is not None:
+        data["idempotencyKey"] = key
+    return data
 
 
 def free_port() -> int:
@@ -36,19 +62,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def env(**extra: str) -> dict[str, str]:
+    values = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    values.update(TALLY_ADMIN_KEY=KEY, TALLY_LOG_LEVEL="warning", **extra)
+    return values
+
+
 @contextmanager
 def server() -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "TALLY_PORT": str(port),
-        "TALLY_ADMIN_KEY": KEY,
-        "TALLY_LOG_LEVEL": "warning",
-        "TALLY_RATE_LIMIT_PER_MINUTE": "100000000",
-    }
-    env.pop("TALLY_MONGODB_URI", None)
-    root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=root, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env(TALLY_PORT=str(port))
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -65,12 +90,13 @@ def server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def store_commands(client: httpx.Client) -> float:
-    total = 0.0
+def store_totals(client: httpx.Client) -> tuple[float, float]:
+    """Store commands so far, and seconds spent in them, from /metrics."""
+    totals = {"tally_store_commands": 0.0, "tally_store_command_seconds": 0.0}
     for family in text_string_to_metric_families(client.get("/metrics").text):
-        if family.name == "tally_store_commands":
-            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return total
+        if family.name in totals:
+            totals[family.name] += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return totals["tally_store_commands"], totals["tally_store_command_seconds"]
 
 
 def timed(count: int, call: Callable[[int], object]) -> list[float]:
@@ -92,43 +118,118 @@ def report(label: str, latencies: list[float]) -> None:
     )
 
 
+def post(client: httpx.Client, query: str, variables: dict[str, object]) -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200 or "errors" in body:
+        raise RuntimeError(response.text)
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def bench_http(url: str, *, events: int, batches: int) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+        post(client, TRACK, {"input": event(-1)})  # warm-up: schema caches, key check
+        print(f"embedded store, one client over HTTP, {USERS} users, 3 metadata values an event")
+        report("GET /healthz", timed(events, lambda i: client.get("/healthz").raise_for_status()))
+
+        before = store_totals(client)
+        single = timed(events, lambda i: post(client, TRACK, {"input": event(i, key=f"s-{i}")}))
+        report("trackEvent + idempotencyKey", single)
+        after = store_totals(client)
+        single_commands = (after[0] - before[0]) / events
+        single_store = (after[1] - before[1]) / events
+        single_rate = events / sum(single)
+
+        before = store_totals(client)
+        size = 1000
+
+        def batch(b: int) -> None:
+            inputs = [event(i, key=f"b-{b}-{i}") for i in range(size)]
+            result = post(client, TRACK_MANY, {"inputs": inputs})["trackEvents"]
+            if result["acceptedCount"] != size:
+                raise RuntimeError(result)
+
+        batch_times = timed(batches, batch)
+        after = store_totals(client)
+        batch_commands = (after[0] - before[0]) / batches
+        batch_store = (after[1] - before[1]) / (batches * size)
+        batch_rate = batches * size / sum(batch_times)
+        print(
+            f"{'trackEvents(1000)':<28} median {statistics.median(batch_times) * 1000:7.0f} ms"
+            f"   per batch"
+        )
+        print(
+            f"events/s: single {single_rate:,.0f}, batched {batch_rate:,.0f}"
+            f" ({batch_rate / single_rate:.1f}x)"
+        )
+        print(
+            f"store commands: {single_commands:.2f} per trackEvent, "
+            f"{batch_commands:.1f} per 1,000-event batch ({batch_commands / size:.4f} per event)"
+        )
+        single_own = 1 / single_rate - single_store
+        batch_own = 1 / batch_rate - batch_store
+        print(
+            f"time per event in the embedded store: single {single_store * 1e6:,.0f} us, "
+            f"batched {batch_store * 1e6:,.0f} us"
+        )
+        print(
+            f"time per event outside the store (HTTP, GraphQL, Tally): single "
+            f"{single_own * 1e6:,.0f} us, batched {batch_own * 1e6:,.0f} us "
+            f"({single_own / batch_own:.1f}x)"
+        )
+
+
+def write_import_file(path: Path, lines: int) -> None:
+    with path.open("w") as file:
+        for i in range(lines):
+            row = event(i)
+            row["occurredAt"] = f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
+            file.write(json.dumps(row) + "\n")
+
+
+def peak_rss_mib(command: list[str]) -> tuple[float, float]:
+    """Peak resident memory of a child process, and its wall time."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{command} failed")
+    return usage.ru_maxrss / 1024, time.perf_counter() - started
+
+
+def bench_import(lines: int) -> None:
+    print("\npython -m app import, peak memory (RSS) of the whole process")
+    with tempfile.TemporaryDirectory() as folder:
+        for count in sorted({10_000, lines // 10, lines}):
+            path = Path(folder) / f"events-{count}.jsonl"
+            write_import_file(path, count)
+            rss, seconds = peak_rss_mib(
+                [sys.executable, "-m", "app", "import", "--check", str(path)]
+            )
+            print(
+                f"  --check {count:>9,} lines: {rss:6.0f} MiB peak, {count / seconds:8,.0f} lines/s"
+            )
+        count = 20_000
+        path = Path(folder) / "store.jsonl"
+        write_import_file(path, count)
+        rss, seconds = peak_rss_mib([sys.executable, "-m", "app", "import", str(path)])
+        print(
+            f"  into the embedded store, {count:,} lines: {rss:.0f} MiB peak, "
+            f"{count / seconds:,.0f} lines/s (the store itself lives in this process)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--import-lines", type=int, default=1_000_000)
     args = parser.parse_args()
-    with (
-        server() as url,
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client,
-    ):
-
-        def track(i: int, *, key: bool = False) -> None:
-            event = {
-                "name": "viewed-pricing",
-                "contact": {"userId": f"user-{i % 200}"},
-                "metadata": {
-                    "path": "/pricing",
-                    "plan": "pro",
-                    "price": {"amount": 4900, "currency": "EUR"},
-                },
-            }
-            if key:
-                event["idempotencyKey"] = f"bench-{i}"
-            response = client.post("/graphql", json={"query": TRACK, "variables": {"input": event}})
-            if response.status_code != 200 or "errors" in response.json():
-                raise RuntimeError(response.text)
-
-        track(-1)  # warm-up: schema caches, key check
-        print(f"embedded store, {args.events} sequential requests each, one client over HTTP")
-        report(
-            "GET /healthz", timed(args.events, lambda i: client.get("/healthz").raise_for_status())
-        )
-        before = store_commands(client)
-        report("trackEvent", timed(args.events, track))
-        plain = (store_commands(client) - before) / args.events
-        before = store_commands(client)
-        report("trackEvent + idempotencyKey", timed(args.events, lambda i: track(i, key=True)))
-        keyed = (store_commands(client) - before) / args.events
-        print(f"store commands per trackEvent: {plain:.2f} (with idempotencyKey: {keyed:.2f})")
+    with server() as url:
+        bench_http(url, events=args.events, batches=args.batches)
+    bench_import(args.import_lines)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from app.cli.exporter import export_contacts
-from app.cli.importer import import_rows, progress_stream, read_rows
+from app.cli.importer import checking, import_rows, progress_stream, read_rows, tracking
 from app.clock import SystemClock
 from app.domain.models import Workspace
 from app.metrics import Metrics
@@ -21,16 +21,19 @@ from app.store.workspaces import get_workspace
 
 
 @asynccontextmanager
-async def opened(settings: Settings, workspace_id: str) -> AsyncIterator[tuple[Store, Workspace]]:
+async def opened(
+    settings: Settings, workspace_id: str, *, quiet: bool = False
+) -> AsyncIterator[tuple[Store, Workspace]]:
     store = await open_store(settings, Metrics())
     try:
         await create_indexes(store)
         if store.embedded:
-            print(
-                "note: TALLY_MONGODB_URI is unset: this runs on an empty in-memory store and "
-                "keeps nothing (useful to check a file).",
-                file=sys.stderr,
-            )
+            if not quiet:
+                print(
+                    "note: TALLY_MONGODB_URI is unset: this runs on an empty in-memory store "
+                    "and keeps nothing (import --check only checks a file).",
+                    file=sys.stderr,
+                )
             await bootstrap(store, settings=settings, clock=SystemClock())
         workspace = await get_workspace(store, workspace_id=workspace_id)
         if workspace is None:
@@ -48,22 +51,28 @@ async def run_import(
     batch_size: int,
     rejects: Path | None,
     csv_format: bool | None,
+    check: bool = False,
 ) -> int:
     """0 when every line was accepted or a duplicate, 1 when some were rejected."""
     rejects = rejects or path.with_name(path.name + ".rejects.jsonl")
     is_csv = path.suffix.lower() == ".csv" if csv_format is None else csv_format
-    async with opened(settings, workspace_id) as (store, workspace):
+    clock = SystemClock()
+    async with opened(settings, workspace_id, quiet=check) as (store, workspace):
         tracker = Tracker(store=store, settings=settings, metrics=Metrics(), workspace=workspace)
+        send = (
+            checking(clock=clock, max_metadata_keys=settings.max_metadata_keys)
+            if check
+            else tracking(tracker, clock)
+        )
         with path.open(encoding="utf-8", newline="" if is_csv else None) as file:
             summary = await import_rows(
                 read_rows(file, csv_format=is_csv),
-                tracker=tracker,
-                clock=SystemClock(),
+                send=send,
                 batch_size=min(batch_size, settings.max_batch_size),
                 rejects_path=rejects,
                 progress=progress_stream(),
             )
-    print(f"{path}: {summary.line()}")
+    print(f"{path}: {summary.line()}{' (checked only: nothing written)' if check else ''}")
     if summary.rejects:
         print(f"rejected lines, with their codes: {summary.rejects[0]}")
         return 1

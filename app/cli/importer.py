@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -15,10 +15,36 @@ from typing import IO
 from app.cli.rows import request_from_csv, request_from_json
 from app.clock import Clock
 from app.domain.errors import InvalidInput, UserError
-from app.domain.events import TrackRequest
-from app.services.tracking import Tracker
+from app.domain.events import TrackRequest, validate_event
+from app.services.tracking import Tracker, TrackOutcome
 
 Row = tuple[int, TrackRequest | list[UserError]]  # line number, request or why it is unreadable
+Send = Callable[[list[TrackRequest]], Awaitable[list[TrackOutcome]]]
+
+
+def tracking(tracker: Tracker, clock: Clock) -> Send:
+    """Send batches to the store through the same pipeline as trackEvents."""
+
+    async def send(requests: list[TrackRequest]) -> list[TrackOutcome]:
+        return await tracker.track_many(requests, now=clock.now())
+
+    return send
+
+
+def checking(*, clock: Clock, max_metadata_keys: int) -> Send:
+    """Only validate, as trackEvents would, and write nothing (`import --check`)."""
+
+    async def send(requests: list[TrackRequest]) -> list[TrackOutcome]:
+        outcomes = []
+        for request in requests:
+            try:
+                validate_event(request, now=clock.now(), max_metadata_keys=max_metadata_keys)
+                outcomes.append(TrackOutcome())
+            except InvalidInput as e:
+                outcomes.append(TrackOutcome(errors=e.errors))
+        return outcomes
+
+    return send
 
 
 def read_rows(file: IO[str], *, csv_format: bool) -> Iterator[Row]:
@@ -87,8 +113,7 @@ class _Rejects:
 async def import_rows(
     rows: Iterator[Row],
     *,
-    tracker: Tracker,
-    clock: Clock,
+    send: Send,
     batch_size: int,
     rejects_path: Path,
     progress: IO[str] | None = None,
@@ -100,7 +125,7 @@ async def import_rows(
     batch: list[tuple[int, TrackRequest]] = []
 
     async def flush() -> None:
-        outcomes = await tracker.track_many([r for _, r in batch], now=clock.now())
+        outcomes = await send([r for _, r in batch])
         for (number, _), outcome in zip(batch, outcomes, strict=True):
             if outcome.errors:
                 summary.rejected += 1

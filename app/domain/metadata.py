@@ -170,6 +170,8 @@ def _is_date_key(key: str) -> bool:
 
 
 def _is_url(text: str) -> bool:
+    if not text[:8].lower().startswith(("http://", "https://")):
+        return False
     if len(text) > MAX_URL_LENGTH or any(c.isspace() for c in text):
         return False
     try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -48,14 +50,22 @@ class Collection:
         self.name = name
         self._metrics = metrics
 
-    def _count(self, op: str) -> None:
+    @contextmanager
+    def _command(self, op: str) -> Iterator[None]:
+        """Count one call to the driver, and the time spent in it."""
         self._metrics.store_commands.labels(collection=self.name, op=op).inc()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.store_seconds.labels(collection=self.name, op=op).inc(elapsed)
 
     async def find_one(
         self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
-        self._count("find")
-        result: Doc | None = await self._raw.find_one(filter, projection, **_with_session({}))
+        with self._command("find"):
+            result: Doc | None = await self._raw.find_one(filter, projection, **_with_session({}))
         return result
 
     async def find(
@@ -67,48 +77,48 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> list[Doc]:
         """At most `limit` documents (0 = no limit, for callers that know the set is small)."""
-        self._count("find")
-        cursor = self._raw.find(filter, projection, **_with_session({}))
-        if sort:
-            cursor = cursor.sort(list(sort))
-        if limit:
-            cursor = cursor.limit(limit)
-        return [doc async for doc in cursor]
+        with self._command("find"):
+            cursor = self._raw.find(filter, projection, **_with_session({}))
+            if sort:
+                cursor = cursor.sort(list(sort))
+            if limit:
+                cursor = cursor.limit(limit)
+            return [doc async for doc in cursor]
 
     async def stream(
         self, filter: Mapping[str, Any], *, sort: Sequence[tuple[str, int]], batch_size: int
     ) -> AsyncIterator[Doc]:
-        """Every matching document, fetched `batch_size` at a time (for exports)."""
-        self._count("find")
+        """Every matching document, fetched `batch_size` at a time (for exports; not timed)."""
+        self._metrics.store_commands.labels(collection=self.name, op="find").inc()
         cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
         async for doc in cursor.batch_size(batch_size):
             yield doc
 
     async def insert_one(self, document: Doc) -> None:
-        self._count("insert")
-        await self._raw.insert_one(document, **_with_session({}))
+        with self._command("insert"):
+            await self._raw.insert_one(document, **_with_session({}))
 
     async def insert_many(self, documents: list[Doc], *, ordered: bool) -> InsertManyResult:
-        self._count("insert")
-        result: InsertManyResult = await self._raw.insert_many(
-            documents, ordered=ordered, **_with_session({})
-        )
+        with self._command("insert"):
+            result: InsertManyResult = await self._raw.insert_many(
+                documents, ordered=ordered, **_with_session({})
+            )
         return result
 
     async def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
     ) -> UpdateResult:
-        self._count("update")
-        result: UpdateResult = await self._raw.update_one(
-            filter, update, upsert=upsert, **_with_session({})
-        )
+        with self._command("update"):
+            result: UpdateResult = await self._raw.update_one(
+                filter, update, upsert=upsert, **_with_session({})
+            )
         return result
 
     async def update_many(
         self, filter: Mapping[str, Any], update: Mapping[str, Any]
     ) -> UpdateResult:
-        self._count("update")
-        result: UpdateResult = await self._raw.update_many(filter, update, **_with_session({}))
+        with self._command("update"):
+            result: UpdateResult = await self._raw.update_many(filter, update, **_with_session({}))
         return result
 
     async def find_one_and_update(
@@ -120,22 +130,22 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> Doc | None:
         """The document after the update (or None when nothing matched and no upsert)."""
-        self._count("find_and_modify")
-        result: Doc | None = await self._raw.find_one_and_update(
-            filter,
-            update,
-            projection=projection,
-            upsert=upsert,
-            return_document=ReturnDocument.AFTER,
-            **_with_session({}),
-        )
+        with self._command("find_and_modify"):
+            result: Doc | None = await self._raw.find_one_and_update(
+                filter,
+                update,
+                projection=projection,
+                upsert=upsert,
+                return_document=ReturnDocument.AFTER,
+                **_with_session({}),
+            )
         return result
 
     async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
-        self._count("bulk_write")
-        result: BulkWriteResult = await self._raw.bulk_write(
-            requests, ordered=ordered, **_with_session({})
-        )
+        with self._command("bulk_write"):
+            result: BulkWriteResult = await self._raw.bulk_write(
+                requests, ordered=ordered, **_with_session({})
+            )
         return result
 
     async def bulk_upsert(self, requests: list[UpdateOne]) -> dict[int, Any]:
@@ -158,27 +168,27 @@ class Collection:
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
 
     async def delete_one(self, filter: Mapping[str, Any]) -> int:
-        self._count("delete")
-        result = await self._raw.delete_one(filter, **_with_session({}))
+        with self._command("delete"):
+            result = await self._raw.delete_one(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def delete_many(self, filter: Mapping[str, Any]) -> int:
-        self._count("delete")
-        result = await self._raw.delete_many(filter, **_with_session({}))
+        with self._command("delete"):
+            result = await self._raw.delete_many(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def count(self, filter: Mapping[str, Any]) -> int:
-        self._count("count")
-        return int(await self._raw.count_documents(filter, **_with_session({})))
+        with self._command("count"):
+            return int(await self._raw.count_documents(filter, **_with_session({})))
 
     async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
-        self._count("aggregate")
-        cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
-        return [doc async for doc in cursor]
+        with self._command("aggregate"):
+            cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
+            return [doc async for doc in cursor]
 
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> None:
-        self._count("create_index")
-        await self._raw.create_index(keys, **options)
+        with self._command("create_index"):
+            await self._raw.create_index(keys, **options)
 
 
 class Store:

@@ -1,77 +1,165 @@
-"""The embedded in-memory store (mongomock-motor), with the three fixes it needs here.
+"""The embedded in-memory store (mongomock-motor), with the fixes it needs here.
 
-mongomock has no indexes: every query runs its query engine over the whole collection.
-1. Unique indexes were checked on every write by one such scan per index (plus a second scan
-   in mongomock-motor's error wrapper): one event cost ~28 ms at 200 contacts. The check below
-   compares index keys directly and runs the partial filter only on candidates.
-2. A query that is only equalities on top-level fields with string or ObjectId values (what
-   every write of ours looks up by) is matched by plain comparison instead of the query engine,
-   ~50x cheaper per document; anything else takes mongomock's own path.
-3. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
+mongomock has no indexes: every query, and every unique-index check on every write, runs its
+query engine over the whole collection, so a batch of N writes costs N full scans. Here:
+
+1. Every top-level field named in a collection's indexes gets a hash index (value -> document
+   ids), kept up to date on each insert, in-place update, replacement and deletion.
+2. A query that is only equalities on top-level fields with string or ObjectId values (what every
+   write of ours looks a document up by) takes its candidates from such an index and checks them
+   by plain comparison; any other query takes mongomock's own path.
+3. Unique indexes are checked against those candidates (and their partial filter) instead of a
+   scan per index.
+4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
 
 All keep MongoDB's semantics and are applied once, to mongomock's classes, before the first
 client is made. `tests/unit/test_embedded_store.py` checks the semantics and fails when an
-upgrade makes the third one needless.
+upgrade makes the fourth one needless.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bson import ObjectId
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import BulkOperationBuilder, Collection
 from mongomock.filtering import filter_applies
+from mongomock.store import CollectionStore
 from mongomock_motor import AsyncMongoMockClient
 
 _patched = False
+_ABSENT = object()
 
 
-def _index_key(document: dict[str, Any], fields: list[str]) -> tuple[Any, ...]:
-    values = []
-    for field in fields:
-        if "." not in field:
-            values.append(document.get(field))
-            continue
+class _FieldIndex:
+    """Document ids by the value one top-level field holds; lists and documents stay `always`
+    candidates (an array matches each value it holds)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Any, dict[Any, None]] = {}
+        self.always: dict[Any, None] = {}
+        self.value_of: dict[Any, Any] = {}
+
+    def put(self, doc_id: Any, value: Any) -> None:
+        self.drop(doc_id)
+        self.value_of[doc_id] = value
+        if value is _ABSENT:
+            return
         try:
-            values.append(helpers.get_value_by_dot(document, field))
-        except KeyError:
-            values.append(None)
-    return tuple(values)
+            self.ids.setdefault(value, {})[doc_id] = None
+        except TypeError:  # unhashable: a list or a document
+            self.always[doc_id] = None
+
+    def drop(self, doc_id: Any) -> None:
+        value = self.value_of.pop(doc_id, _ABSENT)
+        self.always.pop(doc_id, None)
+        if value is _ABSENT:
+            return
+        try:
+            bucket = self.ids.get(value)
+        except TypeError:
+            return
+        if bucket is not None:
+            bucket.pop(doc_id, None)
+            if not bucket:
+                del self.ids[value]
+
+    def candidates(self, value: Any) -> list[Any]:
+        return [*self.ids.get(value, ()), *self.always]
 
 
+def _doc_key(document: dict[str, Any]) -> Any:
+    doc_id = document["_id"]
+    return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
+
+
+def _indexed_fields(store: CollectionStore) -> set[str]:
+    return {
+        field
+        for spec in store.indexes.values()
+        for field, _ in spec["key"]
+        if "." not in field and field != "_id"
+    }
+
+
+def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
+    """The field indexes of a collection, built on first use from its documents."""
+    indexes: dict[str, _FieldIndex] = store.__dict__.setdefault("_tally_indexes", {})
+    for field in _indexed_fields(store) - indexes.keys():
+        index = indexes[field] = _FieldIndex()
+        for key, document in store._documents.items():
+            index.put(key, document.get(field, _ABSENT))
+    return indexes
+
+
+def _reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) -> None:
+    for field, index in store.__dict__.get("_tally_indexes", {}).items():
+        if document is None:
+            index.drop(key)
+        else:
+            index.put(key, document.get(field, _ABSENT))
+
+
+def _store_setitem(self: CollectionStore, key: Any, value: dict[str, Any]) -> None:
+    _original_setitem(self, key, value)
+    _reindex(self, key, value)
+
+
+def _store_delitem(self: CollectionStore, key: Any) -> None:
+    _original_delitem(self, key)
+    _reindex(self, key, None)
+
+
+def _store_drop(self: CollectionStore) -> None:
+    _original_drop(self)
+    self.__dict__.pop("_tally_indexes", None)
+
+
+_original_setitem = CollectionStore.__setitem__
+_original_delitem = CollectionStore.__delitem__
+_original_drop = CollectionStore.drop
 _original_iter_documents = Collection._iter_documents
 
 
-def _documents(collection: Collection) -> list[dict[str, Any]]:
-    """A snapshot of the collection's documents (mongomock's own accessor locks per document)."""
-    store = collection._store
-    store._remove_expired_documents()
-    return list(store._documents.values())
+def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
+    documents = store._documents
+    return [documents[key] for key in keys if key in documents]
 
 
-def _is_plain_equality(filter: object) -> bool:
-    return (
-        isinstance(filter, dict)
-        and bool(filter)
-        and all(
-            isinstance(key, str)
-            and not key.startswith("$")
-            and "." not in key
-            and type(value) in (str, ObjectId)
-            for key, value in filter.items()
-        )
-    )
+def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
+    """The filter's (field, value) pairs when it is only top-level string/ObjectId equalities."""
+    if not isinstance(filter, dict) or not filter:
+        return None
+    for key, value in filter.items():
+        if not isinstance(key, str) or key.startswith("$") or "." in key:
+            return None
+        if type(value) not in (str, ObjectId):
+            return None
+    return list(filter.items())
 
 
 def _iter_documents(self: Collection, filter: Any) -> Any:
-    if not _is_plain_equality(filter):
+    conditions = _plain_equality(filter)
+    if conditions is None:
         return _original_iter_documents(self, filter)
-    conditions = list(filter.items())
+    store = self._store
+    store._remove_expired_documents()
+    indexes = _field_indexes(store)
+    if "_id" in filter:
+        documents = _live(store, [filter["_id"]])
+    else:
+        indexed = [(f, v) for f, v in conditions if f in indexes and f != "workspace_id"]
+        indexed = indexed or [(f, v) for f, v in conditions if f in indexes]
+        if indexed:
+            field, value = indexed[0]
+            documents = _live(store, indexes[field].candidates(value))
+        else:
+            documents = list(store._documents.values())
 
     def matches(document: dict[str, Any]) -> bool:
         for key, value in conditions:
@@ -81,37 +169,56 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
                 return isinstance(found, list) and bool(filter_applies(filter, document))
         return True
 
-    return (document for document in _documents(self) if matches(document))
+    return (document for document in documents if matches(document))
 
 
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """Raise DuplicateKeyError when `new_data` (already stored) repeats a unique key."""
-    for index in self._store.indexes.values():
+    store = self._store
+    key = _doc_key(new_data)
+    _reindex(store, key, new_data)  # mongomock calls this after each insert and update
+    indexes = _field_indexes(store)
+    for index in store.indexes.values():
         if not index.get("unique"):
             continue
         fields = [field for field, _ in index["key"]]
-        key = _index_key(new_data, fields)
-        if index.get("sparse") and all(value is None for value in key):
+        values = tuple(new_data.get(f) if "." not in f else _dotted(new_data, f) for f in fields)
+        if index.get("sparse") and all(value is None for value in values):
             continue
         partial = index.get("partialFilterExpression")
         if partial is not None and not filter_applies(partial, new_data):
             continue
-        holders = 0
-        for document in _documents(self):
-            if _index_key(document, fields) == key and (
-                partial is None or filter_applies(partial, document)
-            ):
-                holders += 1
-                if holders > 1:
-                    raise DuplicateKeyError(
-                        "E11000 Duplicate Key Error",
-                        11000,
-                        {
-                            "keyPattern": dict(index["key"]),
-                            "keyValue": dict(zip(fields, key, strict=True)),
-                        },
-                        None,
-                    )
+        lookup = next((f for f in fields if f in indexes and f != "workspace_id"), None)
+        value = new_data.get(lookup, _ABSENT) if lookup is not None else _ABSENT
+        others = None
+        if lookup is not None and value is not _ABSENT:
+            try:
+                others = _live(store, indexes[lookup].candidates(value))
+            except TypeError:  # an unhashable value: no bucket to look in
+                others = None
+        if others is None:
+            others = list(store._documents.values())
+        for document in others:
+            if _doc_key(document) == key:
+                continue
+            same = tuple(document.get(f) if "." not in f else _dotted(document, f) for f in fields)
+            if same == values and (partial is None or filter_applies(partial, document)):
+                raise DuplicateKeyError(
+                    "E11000 Duplicate Key Error",
+                    11000,
+                    {
+                        "keyPattern": dict(index["key"]),
+                        "keyValue": dict(zip(fields, values, strict=True)),
+                    },
+                    None,
+                )
+
+
+def _dotted(document: dict[str, Any], field: str) -> Any:
+    try:
+        return helpers.get_value_by_dot(document, field)
+    except KeyError:
+        return None
 
 
 def _without_sort(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,8 +233,11 @@ def _patch_mongomock() -> None:
     global _patched
     if _patched:
         return
-    Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
+    CollectionStore.__setitem__ = _store_setitem  # type: ignore[method-assign]
+    CollectionStore.__delitem__ = _store_delitem  # type: ignore[method-assign]
+    CollectionStore.drop = _store_drop  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
+    Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     BulkOperationBuilder.add_update = _without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
     BulkOperationBuilder.add_replace = _without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
     _patched = True

@@ -12,7 +12,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from app.cli.exporter import export_contacts
-from app.cli.importer import ImportSummary, import_rows, read_rows
+from app.cli.importer import ImportSummary, import_rows, read_rows, tracking
 from app.services.tracking import Tracker
 from app.store.workspaces import DEFAULT_WORKSPACE_ID, get_workspace
 from tests.api.test_track_event import CONTACT, EVENT_TYPES, track
@@ -52,8 +52,7 @@ async def run_import(app: Starlette, path: Path, *, csv_format: bool = False) ->
     with path.open(encoding="utf-8", newline="" if csv_format else None) as file:
         return await import_rows(
             read_rows(file, csv_format=csv_format),
-            tracker=tracker,
-            clock=services.clock,
+            send=tracking(tracker, services.clock),
             batch_size=2,
             rejects_path=path.with_name(path.name + ".rejects.jsonl"),
         )
@@ -142,4 +141,24 @@ def test_the_import_command_reports_and_exits_1_on_rejects(tmp_path: Path) -> No
     assert done.returncode == 1, done.stderr
     assert "7 lines: 4 accepted, 1 duplicates, 2 rejected" in done.stdout
     assert "in-memory store" in done.stderr
+    assert rejects(path) == [(4, ["INVALID_LINE"]), (5, ["INVALID_EVENT_NAME"])]
+
+
+def test_import_check_validates_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(JSONL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "import", "--check", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    # Keys are not looked up when checking, so the repeated key is not a duplicate here.
+    assert "7 lines: 5 accepted, 0 duplicates, 2 rejected" in done.stdout
+    assert "checked only: nothing written" in done.stdout
     assert rejects(path) == [(4, ["INVALID_LINE"]), (5, ["INVALID_EVENT_NAME"])]
