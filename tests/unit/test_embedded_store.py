@@ -74,3 +74,28 @@ async def test_plain_equality_queries_keep_mongodb_matching() -> None:
     assert [d["k"] async for d in things.find({"tags": "y", "k": "c"})] == ["c"]
     assert await things.count_documents({"tags": "1"}) == 0
     assert await things.count_documents({"missing": "x"}) == 0
+
+
+async def test_indexed_lookups_follow_updates_deletes_and_rollbacks() -> None:
+    people = embedded_client()["t"]["people"]
+    await people.create_index([("ws", 1), ("user_id", 1)], unique=True)
+    await people.create_index([("ws", 1), ("tag", 1)])
+    await people.insert_many([{"ws": "w", "user_id": f"u{i}", "tag": "a"} for i in range(5)])
+    await people.update_one({"ws": "w", "user_id": "u1"}, {"$set": {"user_id": "renamed"}})
+    assert await people.count_documents({"ws": "w", "user_id": "u1"}) == 0
+    assert await people.count_documents({"ws": "w", "user_id": "renamed"}) == 1
+    with pytest.raises(DuplicateKeyError):
+        await people.update_one({"ws": "w", "user_id": "u2"}, {"$set": {"user_id": "u3"}})
+    assert await people.count_documents({"ws": "w", "user_id": "u2"}) == 1  # rolled back
+    assert await people.count_documents({"ws": "w", "user_id": "u3"}) == 1
+    await people.delete_one({"ws": "w", "user_id": "u4"})
+    assert await people.count_documents({"ws": "w", "user_id": "u4"}) == 0
+    await people.insert_one({"ws": "w", "user_id": "u4", "tag": ["a", "b"]})
+    await people.update_many({"ws": "w", "tag": "a"}, {"$set": {"seen": True}})
+    assert await people.count_documents({"ws": "w", "tag": "a"}) == 5
+    assert await people.count_documents({"ws": "w", "tag": "b"}) == 1
+    assert await people.count_documents({"seen": True}) == 5
+    await people.drop()
+    assert await people.count_documents({"ws": "w", "user_id": "u0"}) == 0
+    await people.insert_one({"ws": "w", "user_id": "u0"})
+    assert await people.count_documents({"ws": "w", "user_id": "u0"}) == 1
