@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TypeAlias
 
 import strawberry
 from starlette.requests import Request
+from strawberry.dataloader import DataLoader
 
 from app.clock import Clock
 from app.metrics import Metrics
+from app.services.audience import Audience
 from app.services.auth import Principal
-from app.services.contacts import Contacts
+from app.services.contacts import Contacts, Page
 from app.services.tracking import Tracker
 from app.settings import Settings
 from app.store.client import Store
+
+# first, names, since, until: the arguments of Contact.activity without a cursor
+ActivityArgs = tuple[int, tuple[str, ...] | None, datetime | None, datetime | None]
+ActivityKey = tuple[str, ActivityArgs]  # and the contact id
 
 
 @dataclass
@@ -35,6 +42,29 @@ class Context:
             metrics=self.metrics,
             workspace=self.principal.workspace,
         )
+
+    @cached_property
+    def audience(self) -> Audience:
+        return Audience(store=self.store, workspace=self.principal.workspace)
+
+    @cached_property
+    def first_activity_pages(self) -> DataLoader[ActivityKey, Page]:
+        """A contact's first page of activity, loaded for a whole page of contacts at once."""
+
+        async def load(keys: list[ActivityKey]) -> list[Page]:
+            pages: dict[ActivityKey, Page] = {}
+            groups: dict[ActivityArgs, list[str]] = {}
+            for contact_id, args in keys:
+                groups.setdefault(args, []).append(contact_id)
+            for args, ids in groups.items():
+                first, names, since, until = args
+                found = await self.contacts.first_pages(
+                    ids, first=first, names=names, since=since, until=until, now=self.clock.now()
+                )
+                pages.update({(i, args): page for i, page in found.items()})
+            return [pages[key] for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def contacts(self) -> Contacts:

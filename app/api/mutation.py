@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from app.api.audience import SegmentPayload, segment_json
 from app.api.context import Info
+from app.api.filters import SegmentInput
 from app.api.inputs import ContactInput, TrackEventInput
 from app.api.payloads import (
     ContactPayload,
@@ -80,6 +82,30 @@ class Mutation:
         return UpsertContactsPayload(
             results=results, upserted_count=len(results) - rejected, rejected_count=rejected
         )
+
+    @strawberry.mutation(description="Save a ContactFilter under a name.")
+    async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:
+        ctx = info.context
+        outcome = await ctx.audience.create_segment(
+            input.name, segment_json(input), now=ctx.clock.now()
+        )
+        return SegmentPayload.of(outcome)
+
+    @strawberry.mutation
+    async def update_segment(
+        self, info: Info, id: strawberry.ID, input: SegmentInput
+    ) -> SegmentPayload:
+        ctx = info.context
+        outcome = await ctx.audience.update_segment(
+            id, input.name, segment_json(input), now=ctx.clock.now()
+        )
+        return SegmentPayload.of(outcome)
+
+    @strawberry.mutation(
+        description="Remove a segment. Filters that still refer to it fail with SEGMENT_NOT_FOUND."
+    )
+    async def delete_segment(self, info: Info, id: strawberry.ID) -> SegmentPayload:
+        return SegmentPayload.of(await info.context.audience.delete_segment(id))
 
 
 async def _upsert(info: Info, input: ContactInput) -> tuple[Contact | None, list[UserError]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from app.api.audience import ContactConnection, Segment, find_contacts
 from app.api.context import Info
+from app.api.filters import ContactFilter, ContactOrder, as_json
 from app.api.inputs import ContactRef
 from app.api.types import Contact, EventType, Workspace, request_error
 from app.domain.errors import InvalidInput
@@ -20,6 +22,31 @@ class Query:
             raise request_error(e) from e
         found = await info.context.contacts.get(key)
         return Contact(model=found) if found else None
+
+    @strawberry.field(
+        description="Contacts matching a filter (all when none), newest first unless orderBy says "
+        "otherwise. first is 0 to 100."
+    )
+    async def contacts(
+        self,
+        info: Info,
+        filter: ContactFilter | None = None,
+        order_by: ContactOrder | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> ContactConnection:
+        return await find_contacts(
+            info, as_json(filter) if filter else None, order_by, first, after
+        )
+
+    @strawberry.field
+    async def segment(self, info: Info, id: strawberry.ID) -> Segment | None:
+        found = await info.context.audience.segment(id)
+        return Segment(model=found) if found else None
+
+    @strawberry.field(description="Saved segments, by name.")
+    async def segments(self, info: Info) -> list[Segment]:
+        return [Segment(model=s) for s in await info.context.audience.segments()]
 
     @strawberry.field(description="The catalog of event names this workspace has received.")
     async def event_types(self, info: Info) -> list[EventType]:

@@ -9,13 +9,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.context import Info
+from app.api.enums import ContactRole
 from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
 from app.domain.errors import UserError as DomainUserError
 from app.domain.metadata import Link, Money, TypedValue, to_json
 from app.services.contacts import Page, event_names
-
-strawberry.enum(models.ContactRole, description="USER: signed up. LEAD: a visitor.")
 
 
 @strawberry.type(description="Something the caller can fix, with a stable machine code.")
@@ -183,7 +182,7 @@ class Contact:
         return strawberry.ID(self.model.id)
 
     @strawberry.field
-    def role(self) -> models.ContactRole:
+    def role(self) -> ContactRole:
         return self.model.role
 
     @strawberry.field
@@ -244,9 +243,14 @@ class Contact:
         until: datetime | None = None,
     ) -> EventConnection:
         ctx = info.context
+        first = 20 if first is None else first
+        if after is None:  # the first page: loaded with the other contacts' of this request
+            wanted = tuple(names) if names is not None else None
+            key = (self.model.id, (first, wanted, since, until))
+            return EventConnection.from_page(await ctx.first_activity_pages.load(key))
         page = await ctx.contacts.activity(
             self.model,
-            first=20 if first is None else first,
+            first=first,
             after=after,
             names=names,
             since=since,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from app.domain.attributes import AttributeValue
 from app.domain.metadata import TypedValue
@@ -75,6 +76,14 @@ class Event:
     occurred_at: datetime
     received_at: datetime
     metadata: dict[str, TypedValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    name: str
+    filter: dict[str, Any]  # the ContactFilter as given, in the API's field names
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,34 @@ class Contacts:
         )
         return Page(events=events[:first], has_next_page=len(events) > first)
 
+    async def first_pages(
+        self,
+        contact_ids: list[str],
+        *,
+        first: int,
+        names: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        now: datetime,
+    ) -> dict[str, Page]:
+        """The first page of activity of several contacts at once (one store command)."""
+        first = check_page_size(first)
+        recent = await store_events.recent_events(
+            self._store,
+            workspace_id=self._workspace.id,
+            contact_ids=contact_ids,
+            visible_after=days_before(now, self._workspace.retention_days),
+            names=event_names(names),
+            since=since and to_utc_ms(since),
+            until=until and to_utc_ms(until),
+            limit=first + 1,
+        )
+        pages = {}
+        for contact_id in contact_ids:
+            events = recent.get(contact_id, [])
+            pages[contact_id] = Page(events=events[:first], has_next_page=len(events) > first)
+        return pages
+
     async def event_types(self) -> list[EventType]:
         return await store_event_types.list_event_types(
             self._store, workspace_id=self._workspace.id

@@ -243,3 +243,29 @@ async def stream_contacts(store: Store, *, workspace_id: str) -> AsyncIterator[C
         {"workspace_id": workspace_id}, sort=[("_id", 1)], batch_size=500
     ):
         yield to_contact(doc)
+
+
+async def find_page(
+    store: Store,
+    *,
+    workspace_id: str,
+    query: dict[str, Any],
+    sort: list[tuple[str, int]],
+    limit: int,
+) -> list[Contact]:
+    docs = await store.collection("contacts").find(
+        {"$and": [{"workspace_id": workspace_id}, query]}
+        if query
+        else {"workspace_id": workspace_id},
+        sort=sort,
+        limit=limit,
+    )
+    return [to_contact(doc) for doc in docs]
+
+
+async def count_matching(store: Store, *, workspace_id: str, query: dict[str, Any]) -> int:
+    return await store.collection("contacts").count(
+        {"$and": [{"workspace_id": workspace_id}, query]}
+        if query
+        else {"workspace_id": workspace_id}
+    )

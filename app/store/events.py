@@ -111,3 +111,50 @@ async def find_activity(
         query, sort=[("occurred_at", -1), ("_id", -1)], limit=limit
     )
     return [to_event(doc) for doc in docs]
+
+
+async def count_per_contact(
+    store: Store, *, matches: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """For each named match, the number of raw events per contact id: one aggregation."""
+    if not matches:
+        return {}
+    facets = {
+        name: [{"$match": match}, {"$group": {"_id": "$contact_id", "n": {"$sum": 1}}}]
+        for name, match in matches.items()
+    }
+    [result] = await store.collection("events").aggregate([{"$facet": facets}])
+    return {name: {str(row["_id"]): row["n"] for row in result[name]} for name in matches}
+
+
+async def recent_events(
+    store: Store,
+    *,
+    workspace_id: str,
+    contact_ids: list[str],
+    visible_after: datetime,
+    names: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> dict[str, list[Event]]:
+    """Each contact's newest events (at most `limit`), for a page of contacts: one aggregation."""
+    occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
+    if until is not None:
+        occurred["$lt"] = until
+    match: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "contact_id": {"$in": [ObjectId(c) for c in contact_ids]},
+        "occurred_at": occurred,
+    }
+    if names is not None:
+        match["name"] = {"$in": list(names)}
+    rows = await store.collection("events").aggregate(
+        [
+            {"$match": match},
+            {"$sort": {"contact_id": 1, "occurred_at": -1, "_id": -1}},
+            {"$group": {"_id": "$contact_id", "events": {"$push": "$$ROOT"}}},
+            {"$project": {"events": {"$slice": ["$events", limit]}}},
+        ]
+    )
+    return {str(row["_id"]): [to_event(doc) for doc in row["events"]] for row in rows}

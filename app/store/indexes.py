@@ -39,6 +39,8 @@ async def create_indexes(store: Store) -> None:
         [("workspace_id", 1), ("name", 1)], unique=True
     )
     await store.collection("api_keys").create_index([("key_hash", 1)], unique=True)
+    await store.collection("segments").create_index([("workspace_id", 1), ("name", 1)], unique=True)
+    await contacts.create_index([("workspace_id", 1), ("created_at", -1)])
 
     if not store.embedded:
         # Retention on a real server: expired raw events and idempotency keys go by TTL. The

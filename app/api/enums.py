@@ -1,0 +1,12 @@
+"""Domain enums shown in the schema, registered with Strawberry once, before any use: import
+them from here."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.domain.models import ContactRole
+
+strawberry.enum(ContactRole, description="USER: signed up (userId / email). LEAD: a visitor.")
+
+__all__ = ["ContactRole"]

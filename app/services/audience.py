@@ -1,0 +1,201 @@
+"""Finding contacts by filter, and saved segments."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain.contact_order import ContactOrder
+from app.domain.cursors import check_page_size
+from app.domain.errors import InvalidInput, RequestError, UserError
+from app.domain.filters import Query, compile_contact_filter, window_match, windows_of
+from app.domain.models import Contact, Segment, Workspace
+from app.store import contacts as store_contacts
+from app.store import events as store_events
+from app.store import segments as store_segments
+from app.store.client import Store
+
+MAX_SEGMENT_NAME = 200
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    contacts: list[Contact]
+    has_next_page: bool
+    order: ContactOrder
+    count: Callable[[], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class SegmentOutcome:
+    segment: Segment | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+def _mentions_segments(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "inSegment" in value or any(_mentions_segments(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_segments(v) for v in value)
+    return False
+
+
+def as_request_error(error: InvalidInput) -> RequestError:
+    first = error.errors[0]
+    where = ".".join(first.field or ())
+    return RequestError(first.code, f"{first.message} (at {where})" if where else first.message)
+
+
+class Audience:
+    def __init__(self, *, store: Store, workspace: Workspace) -> None:
+        self._store = store
+        self._workspace = workspace
+
+    async def _segment_filters(self, filter: Any) -> dict[str, dict[str, Any]]:
+        if not _mentions_segments(filter):
+            return {}
+        segments = await store_segments.all_segments(self._store, workspace_id=self._workspace.id)
+        return {segment.id: segment.filter for segment in segments}
+
+    async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Query:
+        """The contacts query for a filter; InvalidInput when the filter is refused."""
+        segments = await self._segment_filters(filter)
+        retention = self._workspace.retention_days
+        windows = sorted(
+            windows_of(filter, now=now, segments=segments, retention_days=retention),
+            key=repr,
+        )
+        counts = await store_events.count_per_contact(
+            self._store,
+            matches={
+                str(i): window_match(w, workspace_id=self._workspace.id, now=now)
+                for i, w in enumerate(windows)
+            },
+        )
+        return compile_contact_filter(
+            filter,
+            now=now,
+            segments=segments,
+            retention_days=retention,
+            window_counts={w: counts[str(i)] for i, w in enumerate(windows)},
+        )
+
+    async def contacts(
+        self,
+        filter: dict[str, Any] | None,
+        *,
+        order: ContactOrder,
+        first: int,
+        after: str | None,
+        now: datetime,
+    ) -> ContactPage:
+        first = check_page_size(first)
+        try:
+            query = await self.compile(filter, now=now)
+        except InvalidInput as e:
+            raise as_request_error(e) from e
+        page_query = {"$and": [query, order.after(after)]} if after else query
+        found = await store_contacts.find_page(
+            self._store,
+            workspace_id=self._workspace.id,
+            query=page_query,
+            sort=order.sort(),
+            limit=first + 1,
+        )
+
+        async def count() -> int:
+            return await store_contacts.count_matching(
+                self._store, workspace_id=self._workspace.id, query=query
+            )
+
+        return ContactPage(found[:first], len(found) > first, order, count)
+
+    async def count(self, filter: dict[str, Any], *, now: datetime) -> int:
+        try:
+            query = await self.compile(filter, now=now)
+        except InvalidInput as e:
+            raise as_request_error(e) from e
+        return await store_contacts.count_matching(
+            self._store, workspace_id=self._workspace.id, query=query
+        )
+
+    # ------------------------------------------------------------ saved segments
+
+    async def segments(self) -> list[Segment]:
+        return await store_segments.all_segments(self._store, workspace_id=self._workspace.id)
+
+    async def segment(self, segment_id: str) -> Segment | None:
+        return next((s for s in await self.segments() if s.id == segment_id), None)
+
+    async def _check(
+        self, name: str, filter: dict[str, Any], *, segment_id: str | None, now: datetime
+    ) -> list[UserError]:
+        errors = []
+        if not name.strip() or len(name) > MAX_SEGMENT_NAME:
+            errors.append(
+                UserError(
+                    "INVALID_SEGMENT_NAME",
+                    f"A segment name has 1 to {MAX_SEGMENT_NAME} characters.",
+                    ("name",),
+                )
+            )
+        segments = {s.id: s.filter for s in await self.segments()}
+        if segment_id is not None:
+            segments[segment_id] = filter
+            filter = {"inSegment": segment_id}  # walks the new filter as this segment
+        try:
+            windows_of(
+                filter,
+                now=now,
+                segments=segments,
+                retention_days=self._workspace.retention_days,
+            )
+        except InvalidInput as e:
+            errors += e.errors
+        return errors
+
+    async def create_segment(
+        self, name: str, filter: dict[str, Any], *, now: datetime
+    ) -> SegmentOutcome:
+        errors = await self._check(name, filter, segment_id=None, now=now)
+        if errors:
+            return SegmentOutcome(errors=errors)
+        try:
+            segment = await store_segments.insert_segment(
+                self._store, workspace_id=self._workspace.id, name=name, filter=filter, now=now
+            )
+        except store_segments.SegmentNameTaken:
+            return SegmentOutcome(errors=[_NAME_TAKEN])
+        return SegmentOutcome(segment=segment)
+
+    async def update_segment(
+        self, segment_id: str, name: str, filter: dict[str, Any], *, now: datetime
+    ) -> SegmentOutcome:
+        if await self.segment(segment_id) is None:
+            return SegmentOutcome(errors=[_NOT_FOUND])
+        errors = await self._check(name, filter, segment_id=segment_id, now=now)
+        if errors:
+            return SegmentOutcome(errors=errors)
+        try:
+            segment = await store_segments.update_segment(
+                self._store,
+                workspace_id=self._workspace.id,
+                segment_id=segment_id,
+                name=name,
+                filter=filter,
+            )
+        except store_segments.SegmentNameTaken:
+            return SegmentOutcome(errors=[_NAME_TAKEN])
+        return SegmentOutcome(segment=segment) if segment else SegmentOutcome(errors=[_NOT_FOUND])
+
+    async def delete_segment(self, segment_id: str) -> SegmentOutcome:
+        segment = await store_segments.delete_segment(
+            self._store, workspace_id=self._workspace.id, segment_id=segment_id
+        )
+        return SegmentOutcome(segment=segment) if segment else SegmentOutcome(errors=[_NOT_FOUND])
+
+
+_NAME_TAKEN = UserError("SEGMENT_NAME_TAKEN", "Another segment has this name.", ("name",))
+_NOT_FOUND = UserError("SEGMENT_NOT_FOUND", "No segment has this id.", ("id",))
