@@ -29,7 +29,7 @@ not json
 {"name": "viewed-pricing", "contact": {"userId": "u1"}, "occurredAt": "2026-11-02T10:00:00Z"}
 {"name": "viewed-pricing", "contact": {"userId": "u1"}, "occurredAt": "2026-11-02T10:00:00Z", "idempotencyKey": "k"}
 {"name": "viewed-pricing", "contact": {"userId": "u1"}, "occurredAt": "2026-11-03T10:00:00Z", "idempotencyKey": "k"}
-"""  # noqa: E501
+"""
 
 CSV = """\
 name,userId,anonymousId,occurredAt,metadata.plan,metadata.price,metadata.seats
