@@ -69,6 +69,8 @@ class Audience:
         )
         counts = await store_events.count_per_contact(
             self._store,
+            workspace_id=self._workspace.id,
+            names=[w.name for w in windows],
             matches={
                 str(i): window_match(w, workspace_id=self._workspace.id, now=now)
                 for i, w in enumerate(windows)

@@ -5,9 +5,10 @@ query engine over the whole collection, so a batch of N writes costs N full scan
 
 1. Every top-level field named in a collection's indexes gets a hash index (value -> document
    ids), kept up to date on each insert, in-place update, replacement and deletion.
-2. A query that is only equalities on top-level fields with string or ObjectId values (what every
-   write of ours looks a document up by) takes its candidates from such an index and checks them
-   by plain comparison; any other query takes mongomock's own path.
+2. A query with an equality or `$in` on such a field (strings or ObjectIds) takes its
+   candidates from the index, then checks them with mongomock's own matcher (or, for a query
+   that is only such equalities, by plain comparison). An aggregation that starts with `$match`
+   selects that way too, and `$in` over strings and ObjectIds is a set lookup.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
 4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bson import ObjectId
-from mongomock import DuplicateKeyError, helpers
+from mongomock import DuplicateKeyError, aggregate, filtering, helpers
 from mongomock.collection import BulkOperationBuilder, Collection
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore
@@ -124,6 +125,8 @@ _original_setitem = CollectionStore.__setitem__
 _original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
 _original_iter_documents = Collection._iter_documents
+_original_aggregate = Collection.aggregate
+_original_in = filtering._in_op
 
 
 def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
@@ -143,23 +146,48 @@ def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
     return list(filter.items())
 
 
+def _keys(value: Any) -> list[Any] | None:
+    """The values an equality or `$in` on strings / ObjectIds asks for, else None."""
+    if type(value) in (str, ObjectId):
+        return [value]
+    items = value.get("$in") if isinstance(value, dict) and list(value) == ["$in"] else None
+    if isinstance(items, list) and all(type(item) in (str, ObjectId) for item in items):
+        return list(items)
+    return None
+
+
+def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The documents that can match, from the most selective indexed field; None: all can."""
+    indexes = _field_indexes(store)
+    best: list[dict[str, Any]] | None = None
+    for key, value in filter.items():
+        wanted = _keys(value) if isinstance(key, str) else None
+        if wanted is None:
+            continue
+        if key == "_id":
+            found = _live(store, wanted)
+        elif key in indexes:
+            index = indexes[key]
+            found = _live(store, dict.fromkeys(i for v in wanted for i in index.candidates(v)))
+        else:
+            continue
+        if best is None or len(found) < len(best):
+            best = found
+    return best
+
+
 def _iter_documents(self: Collection, filter: Any) -> Any:
-    conditions = _plain_equality(filter)
-    if conditions is None:
+    if not isinstance(filter, dict) or not filter:
         return _original_iter_documents(self, filter)
     store = self._store
     store._remove_expired_documents()
-    indexes = _field_indexes(store)
-    if "_id" in filter:
-        documents = _live(store, [filter["_id"]])
-    else:
-        indexed = [(f, v) for f, v in conditions if f in indexes and f != "workspace_id"]
-        indexed = indexed or [(f, v) for f, v in conditions if f in indexes]
-        if indexed:
-            field, value = indexed[0]
-            documents = _live(store, indexes[field].candidates(value))
-        else:
-            documents = list(store._documents.values())
+    candidates = _candidates(store, filter)
+    conditions = _plain_equality(filter)
+    if conditions is None:
+        if candidates is None:
+            return _original_iter_documents(self, filter)
+        return (d for d in candidates if filter_applies(filter, d))
+    documents = candidates if candidates is not None else list(store._documents.values())
 
     def matches(document: dict[str, Any]) -> bool:
         for key, value in conditions:
@@ -170,6 +198,40 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
         return True
 
     return (document for document in documents if matches(document))
+
+
+_in_sets: dict[int, tuple[list[Any], frozenset[Any]]] = {}
+
+
+def _in(found: Any, wanted: Any) -> bool:
+    """mongomock's `$in`, by set lookup when every value asked for is a string or ObjectId
+    (types whose Python equality is BSON's): a query with a long `$in` list stays linear."""
+    if not isinstance(wanted, list) or not wanted:
+        return bool(_original_in(found, wanted))
+    cached = _in_sets.get(id(wanted))
+    if cached is None or cached[0] is not wanted:
+        plain = all(type(item) in (str, ObjectId) for item in wanted)
+        if len(_in_sets) > 256:
+            _in_sets.clear()
+        cached = _in_sets[id(wanted)] = (wanted, frozenset(wanted) if plain else frozenset())
+    if not cached[1]:
+        return bool(_original_in(found, wanted))
+    values = found if isinstance(found, list) else [found]
+    try:
+        return any(value in cached[1] for value in values)
+    except TypeError:  # an unhashable value (a document) equals no string or ObjectId
+        return False
+
+
+def _aggregate(
+    self: Collection, pipeline: list[dict[str, Any]], session: Any = None, **_: Any
+) -> Any:
+    """mongomock's aggregate, but a leading `$match` selects through `find` (and its indexes)
+    instead of after copying the whole collection."""
+    if pipeline and list(pipeline[0]) == ["$match"]:
+        documents = list(self.find(pipeline[0]["$match"]))
+        return aggregate.process_pipeline(documents, self.database, pipeline[1:], session)
+    return _original_aggregate(self, pipeline, session=session)
 
 
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
@@ -238,6 +300,10 @@ def _patch_mongomock() -> None:
     CollectionStore.drop = _store_drop  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
+    Collection.aggregate = _aggregate  # type: ignore[method-assign]
+    operators = filtering._filterer_inst._operator_map
+    operators["$in"] = _in
+    operators["$nin"] = lambda found, wanted: not _in(found, wanted)
     BulkOperationBuilder.add_update = _without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
     BulkOperationBuilder.add_replace = _without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
     _patched = True

@@ -114,16 +114,18 @@ async def find_activity(
 
 
 async def count_per_contact(
-    store: Store, *, matches: dict[str, dict[str, Any]]
+    store: Store, *, workspace_id: str, names: list[str], matches: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, int]]:
-    """For each named match, the number of raw events per contact id: one aggregation."""
+    """For each named match, the number of raw events per contact id: one aggregation over
+    the events of these names."""
     if not matches:
         return {}
     facets = {
         name: [{"$match": match}, {"$group": {"_id": "$contact_id", "n": {"$sum": 1}}}]
         for name, match in matches.items()
     }
-    [result] = await store.collection("events").aggregate([{"$facet": facets}])
+    narrow = {"workspace_id": workspace_id, "name": {"$in": sorted(set(names))}}
+    [result] = await store.collection("events").aggregate([{"$match": narrow}, {"$facet": facets}])
     return {name: {str(row["_id"]): row["n"] for row in result[name]} for name in matches}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from bson import ObjectId
 from mongomock.collection import BulkOperationBuilder
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
@@ -99,3 +100,33 @@ async def test_indexed_lookups_follow_updates_deletes_and_rollbacks() -> None:
     assert await people.count_documents({"ws": "w", "user_id": "u0"}) == 0
     await people.insert_one({"ws": "w", "user_id": "u0"})
     assert await people.count_documents({"ws": "w", "user_id": "u0"}) == 1
+
+
+async def test_in_lists_and_leading_matches_keep_mongodb_matching() -> None:
+    events = embedded_client()["t"]["events"]
+    await events.create_index([("ws", 1), ("contact", 1)])
+    ids = [ObjectId() for _ in range(4)]
+    await events.insert_many(
+        [
+            {"ws": "w", "contact": ids[0], "n": 1},
+            {"ws": "w", "contact": ids[1], "n": 2},
+            {"ws": "w", "contact": [ids[2], ids[3]], "n": 3},
+            {"ws": "w", "contact": "text", "n": 4},
+            {"ws": "w", "n": 5},
+            {"ws": "x", "contact": ids[0], "n": 6},
+        ]
+    )
+
+    async def ns(filter: dict[str, object]) -> list[int]:
+        return sorted([d["n"] async for d in events.find(filter)])
+
+    assert await ns({"ws": "w", "contact": {"$in": [ids[0], ids[3]]}}) == [1, 3]
+    assert await ns({"contact": {"$in": [ids[0], "text"]}, "n": {"$gt": 1}}) == [4, 6]
+    assert await ns({"ws": "w", "contact": {"$nin": [ids[0], ids[1]]}}) == [3, 4, 5]
+    assert await ns({"contact": {"$in": [1, None]}}) == [5]
+    pipeline = [
+        {"$match": {"ws": "w", "contact": {"$in": ids}}},
+        {"$group": {"_id": None, "total": {"$sum": "$n"}}},
+    ]
+    rows = [row async for row in events.aggregate(pipeline)]
+    assert rows == [{"_id": None, "total": 6}]
