@@ -73,6 +73,9 @@ class _FieldIndex:
     def candidates(self, value: Any) -> list[Any]:
         return [*self.ids.get(value, ()), *self.always]
 
+    def size(self, value: Any) -> int:
+        return len(self.ids.get(value, ())) + len(self.always)
+
 
 def _doc_key(document: dict[str, Any]) -> Any:
     doc_id = document["_id"]
@@ -159,21 +162,34 @@ def _keys(value: Any) -> list[Any] | None:
 def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The documents that can match, from the most selective indexed field; None: all can."""
     indexes = _field_indexes(store)
-    best: list[dict[str, Any]] | None = None
+    best: tuple[int, str, list[Any]] | None = None  # size, field, values asked for
     for key, value in filter.items():
         wanted = _keys(value) if isinstance(key, str) else None
-        if wanted is None:
+        if wanted is None or (key != "_id" and key not in indexes):
             continue
-        if key == "_id":
-            found = _live(store, wanted)
-        elif key in indexes:
-            index = indexes[key]
-            found = _live(store, dict.fromkeys(i for v in wanted for i in index.candidates(v)))
-        else:
-            continue
-        if best is None or len(found) < len(best):
-            best = found
-    return best
+        size = len(wanted) if key == "_id" else sum(indexes[key].size(v) for v in wanted)
+        if best is None or size < best[0]:
+            best = (size, key, wanted)
+    if best is None:
+        return _or_candidates(store, filter.get("$or"))
+    _, key, wanted = best
+    if key == "_id":
+        return _live(store, wanted)
+    index = indexes[key]
+    return _live(store, dict.fromkeys(i for v in wanted for i in index.candidates(v)))
+
+
+def _or_candidates(store: CollectionStore, branches: Any) -> list[dict[str, Any]] | None:
+    """For `$or`: the union of each branch's candidates, when every branch has some."""
+    if not isinstance(branches, list) or not branches:
+        return None
+    union: dict[Any, dict[str, Any]] = {}
+    for branch in branches:
+        found = _candidates(store, branch) if isinstance(branch, dict) and branch else None
+        if found is None:
+            return None
+        union.update((_doc_key(document), document) for document in found)
+    return list(union.values())
 
 
 def _iter_documents(self: Collection, filter: Any) -> Any:

@@ -130,3 +130,21 @@ async def test_in_lists_and_leading_matches_keep_mongodb_matching() -> None:
     ]
     rows = [row async for row in events.aggregate(pipeline)]
     assert rows == [{"_id": None, "total": 6}]
+
+
+async def test_or_queries_over_indexed_fields_keep_mongodb_matching() -> None:
+    contacts = embedded_client()["t"]["contacts"]
+    await contacts.create_index([("ws", 1), ("user_id", 1)])
+    await contacts.create_index([("ws", 1), ("email", 1)])
+    await contacts.insert_many(
+        [
+            {"ws": "w", "user_id": "a", "email": "a@x", "role": "USER"},
+            {"ws": "w", "user_id": "b", "role": "USER"},
+            {"ws": "w", "email": "c@x", "role": "LEAD"},
+            {"ws": "v", "user_id": "a"},
+        ]
+    )
+    query = {"ws": "w", "$or": [{"user_id": {"$in": ["a", "b"]}}, {"email": "c@x", "role": "USER"}]}
+    assert sorted([d["user_id"] async for d in contacts.find(query)]) == ["a", "b"]
+    mixed = {"$or": [{"user_id": "a"}, {"role": "LEAD"}]}  # a branch without an index
+    assert await contacts.count_documents(mixed) == 3
