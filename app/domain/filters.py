@@ -303,21 +303,40 @@ def _calendar_day(value: Any, path: tuple[str, ...]) -> datetime:
     raise _refuse("INVALID_FILTER", "on is a UTC calendar day such as 2026-11-28.", *path, "on")
 
 
-def _attribute(walk: _Walk, value: Any, path: tuple[str, ...]) -> list[Query]:
-    ops = _object(value, {"name", "string", "number", "boolean", "date", "exists"}, path)
-    name = ops.get("name")
-    problem = key_problem(name) if isinstance(name, str) else "name is text."
+def _key_field(
+    prefix: str, ops: Mapping[str, Any], name: str, code: str, path: tuple[str, ...]
+) -> str:
+    """`prefix.<key>` for a checked attribute name or metadata key: never an operator or path."""
+    key = ops.get(name)
+    problem = key_problem(key) if isinstance(key, str) else f"{name} is text."
     if problem:
-        raise _refuse("INVALID_ATTRIBUTE_NAME", problem, *path, "name")
-    field = f"attrs.{name}"
+        raise _refuse(code, problem, *path, name)
+    return f"{prefix}.{key}"
+
+
+def _typed(
+    field: str, ops: Mapping[str, Any], path: tuple[str, ...], *, money: bool
+) -> list[Query]:
+    """The string, number and boolean conditions on one typed value."""
     parts: list[Query] = []
     if "string" in ops:
         parts.append({field: {"$type": "string"}})
         parts += _string(field, ops["string"], (*path, "string"))
     if "number" in ops:
-        parts.append({field: _int_conditions(ops["number"], (*path, "number"), floats=True)})
+        number = _int_conditions(ops["number"], (*path, "number"), floats=True)
+        # A money value compares by its amount (minor units).
+        parts.append(
+            {"$or": [{field: number}, {f"{field}.amount": number}]} if money else {field: number}
+        )
     if "boolean" in ops:
         parts.append({field: _boolean(ops["boolean"], path, "boolean")})
+    return parts
+
+
+def _attribute(walk: _Walk, value: Any, path: tuple[str, ...]) -> list[Query]:
+    ops = _object(value, {"name", "string", "number", "boolean", "date", "exists"}, path)
+    field = _key_field("attrs", ops, "name", "INVALID_ATTRIBUTE_NAME", path)
+    parts = _typed(field, ops, path, money=False)
     if "date" in ops:
         parts += _date(field, ops["date"], (*path, "date"), now=walk.now)
     if "exists" in ops:
@@ -395,21 +414,8 @@ def _metadata_conditions(value: Any, path: tuple[str, ...]) -> list[dict[str, An
     for i, item in enumerate(value):
         here = (*path, str(i))
         ops = _object(item, {"key", "string", "number", "boolean"}, here)
-        key = ops.get("key")
-        problem = key_problem(key) if isinstance(key, str) else "key is text."
-        if problem:
-            raise _refuse("INVALID_METADATA_KEY", problem, *here, "key")
-        field = f"metadata.{key}"
-        parts: list[Query] = []
-        if "string" in ops:
-            parts.append({field: {"$type": "string"}})
-            parts += _string(field, ops["string"], (*here, "string"))
-        if "number" in ops:
-            number = _int_conditions(ops["number"], (*here, "number"), floats=True)
-            # A money value compares by its amount (minor units).
-            parts.append({"$or": [{field: number}, {f"{field}.amount": number}]})
-        if "boolean" in ops:
-            parts.append({field: _boolean(ops["boolean"], here, "boolean")})
+        field = _key_field("metadata", ops, "key", "INVALID_METADATA_KEY", here)
+        parts = _typed(field, ops, here, money=True)
         if not parts:
             parts.append({field: {"$exists": True}})
         conditions.extend(parts)
