@@ -58,6 +58,20 @@ async def run_import(app: Starlette, path: Path, *, csv_format: bool = False) ->
         )
 
 
+def run_app(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m app ARGS` as a newcomer runs it: embedded store, no TALLY_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def rejects(path: Path) -> list[tuple[int, list[str]]]:
     lines = path.with_name(path.name + ".rejects.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
@@ -128,16 +142,7 @@ async def test_export_writes_each_contact_with_its_summaries(app: Starlette, gql
 def test_the_import_command_reports_and_exits_1_on_rejects(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(JSONL)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "import", str(path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_app("import", str(path))
     assert done.returncode == 1, done.stderr
     assert "7 lines: 4 accepted, 1 duplicates, 2 rejected" in done.stdout
     assert "in-memory store" in done.stderr
@@ -147,16 +152,7 @@ def test_the_import_command_reports_and_exits_1_on_rejects(tmp_path: Path) -> No
 def test_import_check_validates_without_writing(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(JSONL)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "import", "--check", str(path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_app("import", "--check", str(path))
     assert done.returncode == 1, done.stderr
     # Keys are not looked up when checking, so the repeated key is not a duplicate here.
     assert "7 lines: 5 accepted, 0 duplicates, 2 rejected" in done.stdout
