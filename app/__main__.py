@@ -65,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
     )
     dump.add_argument("--workspace", default=DEFAULT_WORKSPACE_ID)
     dump.add_argument("--output", type=Path, help="default: standard output")
+    dump.add_argument(
+        "--contact",
+        metavar="USER_ID",
+        help="only this user, with everything stored about them (one JSON document)",
+    )
     return root
 
 
@@ -93,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "export":
         from app.cli.commands import run_export
 
-        return asyncio.run(run_export(settings, workspace_id=args.workspace, output=args.output))
+        return asyncio.run(
+            run_export(
+                settings, workspace_id=args.workspace, output=args.output, user_id=args.contact
+            )
+        )
     else:
         serve(settings)
     return 0

@@ -7,10 +7,11 @@ import strawberry
 from app.api.audience import SegmentPayload, segment_json
 from app.api.context import Info
 from app.api.filters import SegmentInput
-from app.api.inputs import ContactInput, TrackEventInput
+from app.api.inputs import ContactInput, ContactRef, TrackEventInput
 from app.api.payloads import (
     ContactPayload,
     ContactResult,
+    DeleteContactPayload,
     TrackEventPayload,
     TrackEventResult,
     TrackEventsPayload,
@@ -81,6 +82,24 @@ class Mutation:
         rejected = sum(1 for result in results if result.user_errors)
         return UpsertContactsPayload(
             results=results, upserted_count=len(results) - rejected, rejected_count=rejected
+        )
+
+    @strawberry.mutation(
+        description="Forget a person: the contact, its raw events and its share of the event "
+        "catalog. A later event with the same userId starts a new contact."
+    )
+    async def delete_contact(self, info: Info, ref: ContactRef) -> DeleteContactPayload:
+        try:
+            key = ref.ref().key("ref")
+        except InvalidInput as e:
+            return DeleteContactPayload(
+                deleted_contact_id=None, deleted_event_count=0, user_errors=user_errors(e.errors)
+            )
+        deletion = await info.context.privacy.delete(key)
+        return DeleteContactPayload(
+            deleted_contact_id=strawberry.ID(deletion.contact_id) if deletion.contact_id else None,
+            deleted_event_count=deletion.event_count,
+            user_errors=user_errors(deletion.errors),
         )
 
     @strawberry.mutation(description="Save a ContactFilter under a name.")

@@ -60,3 +60,10 @@ class UpsertContactsPayload:
     results: list[ContactResult] = strawberry.field(description="One per input, in order.")
     upserted_count: int
     rejected_count: int
+
+
+@strawberry.type
+class DeleteContactPayload:
+    deleted_contact_id: strawberry.ID | None
+    deleted_event_count: int = strawberry.field(description="Raw events removed with it.")
+    user_errors: list[UserError]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from app.api.audience import ContactConnection, Segment, find_contacts
 from app.api.context import Info
@@ -47,6 +48,19 @@ class Query:
     @strawberry.field(description="Saved segments, by name.")
     async def segments(self, info: Info) -> list[Segment]:
         return [Segment(model=s) for s in await info.context.audience.segments()]
+
+    @strawberry.field(
+        description="Everything stored about one contact (attributes, summaries, raw events "
+        "inside the retention window) as one JSON document; null when the ref names nobody."
+    )
+    async def contact_export(self, info: Info, ref: ContactRef) -> JSON | None:
+        try:
+            key = ref.ref().key("ref")
+        except InvalidInput as e:
+            raise request_error(e) from e
+        ctx = info.context
+        export = await ctx.privacy.export(key, now=ctx.clock.now())
+        return None if export is None else JSON(export)
 
     @strawberry.field(description="The catalog of event names this workspace has received.")
     async def event_types(self, info: Info) -> list[EventType]:

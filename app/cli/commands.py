@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,8 +12,10 @@ from app.cli.exporter import export_contacts
 from app.cli.importer import checking, import_rows, progress_stream, read_rows, tracking
 from app.clock import SystemClock
 from app.domain.models import Workspace
+from app.domain.refs import ContactKey, RefKind
 from app.metrics import Metrics
 from app.services.auth import bootstrap
+from app.services.privacy import Privacy
 from app.services.tracking import Tracker
 from app.settings import Settings
 from app.store.client import Store, open_store
@@ -79,7 +82,13 @@ async def run_import(
     return 0
 
 
-async def run_export(settings: Settings, *, workspace_id: str, output: Path | None) -> int:
+async def run_export(
+    settings: Settings, *, workspace_id: str, output: Path | None, user_id: str | None = None
+) -> int:
+    if user_id is not None:
+        return await _export_one(
+            settings, workspace_id=workspace_id, output=output, user_id=user_id
+        )
     async with opened(settings, workspace_id) as (store, _):
         if output is None:
             written = await export_contacts(store, workspace_id=workspace_id, out=sys.stdout)
@@ -87,4 +96,23 @@ async def run_export(settings: Settings, *, workspace_id: str, output: Path | No
             with output.open("w", encoding="utf-8") as out:
                 written = await export_contacts(store, workspace_id=workspace_id, out=out)
     print(f"{written:,} contacts exported", file=sys.stderr)
+    return 0
+
+
+async def _export_one(
+    settings: Settings, *, workspace_id: str, output: Path | None, user_id: str
+) -> int:
+    """Everything stored about one user, as contactExport gives it; 1 when there is no such user."""
+    async with opened(settings, workspace_id) as (store, workspace):
+        privacy = Privacy(store=store, workspace=workspace)
+        export = await privacy.export(ContactKey(RefKind.USER_ID, user_id), now=SystemClock().now())
+    if export is None:
+        print(f"error: no user {user_id!r} in workspace {workspace_id!r}", file=sys.stderr)
+        return 1
+    text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with output.open("w", encoding="utf-8") as out:
+            out.write(text)
     return 0

@@ -269,3 +269,42 @@ async def count_matching(store: Store, *, workspace_id: str, query: dict[str, An
         if query
         else {"workspace_id": workspace_id}
     )
+
+
+async def delete_contact(store: Store, *, workspace_id: str, contact_id: str) -> bool:
+    oid = object_id(contact_id)
+    if oid is None:
+        return False
+    deleted = await store.collection("contacts").delete_one(
+        {"workspace_id": workspace_id, "_id": oid}
+    )
+    return deleted == 1
+
+
+async def bounds_of(
+    store: Store, *, workspace_id: str, names: list[str]
+) -> dict[str, tuple[datetime, datetime]]:
+    """First and last time of each event name over all contacts' summaries (one aggregation)."""
+    if not names:
+        return {}
+    rows = await store.collection("contacts").aggregate(
+        [
+            {
+                "$match": {
+                    "workspace_id": workspace_id,
+                    "$or": [{f"events.{n}": {"$exists": True}} for n in names],
+                }
+            },
+            {"$project": {"e": {"$objectToArray": "$events"}}},
+            {"$unwind": "$e"},
+            {"$match": {"e.k": {"$in": names}}},
+            {
+                "$group": {
+                    "_id": "$e.k",
+                    "first": {"$min": "$e.v.first_at"},
+                    "last": {"$max": "$e.v.last_at"},
+                }
+            },
+        ]
+    )
+    return {row["_id"]: (row["first"], row["last"]) for row in rows}

@@ -158,3 +158,9 @@ def test_import_check_validates_without_writing(tmp_path: Path) -> None:
     assert "7 lines: 5 accepted, 0 duplicates, 2 rejected" in done.stdout
     assert "checked only: nothing written" in done.stdout
     assert rejects(path) == [(4, ["INVALID_LINE"]), (5, ["INVALID_EVENT_NAME"])]
+
+
+def test_export_of_one_contact_says_when_there_is_none() -> None:
+    done = run_app("export", "--contact", "nobody")
+    assert done.returncode == 1
+    assert "no user 'nobody'" in done.stderr
