@@ -16,6 +16,7 @@ from app.metrics import Metrics
 from app.services.audience import Audience
 from app.services.auth import Principal
 from app.services.contacts import Contacts, Page
+from app.services.identity import Identity
 from app.services.privacy import Privacy
 from app.services.tracking import Tracker
 from app.settings import Settings
@@ -66,6 +67,10 @@ class Context:
             return [pages[key] for key in keys]
 
         return DataLoader(load_fn=load)
+
+    @cached_property
+    def identity(self) -> Identity:
+        return Identity(store=self.store, workspace=self.principal.workspace)
 
     @cached_property
     def privacy(self) -> Privacy:

@@ -81,8 +81,9 @@ class ContactInput:
     email: str | None = None
     user_id: str | None = strawberry.field(
         default=None,
-        description="Names a user found by email or id that has none yet. On a LEAD it will "
-        "convert the lead (not available yet: LEAD_CONVERSION_UNAVAILABLE).",
+        description="On a LEAD: converts it into the user with this userId (or email) when "
+        "there is one (a merge), else in place. On a user: names one that has none yet; a "
+        "user's userId never changes (USER_ID_IMMUTABLE).",
     )
     name: str | None = None
     signed_up_at: datetime | None = None

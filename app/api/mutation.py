@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.api.audience import SegmentPayload, segment_json
@@ -82,6 +84,26 @@ class Mutation:
         rejected = sum(1 for result in results if result.user_errors)
         return UpsertContactsPayload(
             results=results, upserted_count=len(results) - rejected, rejected_count=rejected
+        )
+
+    @strawberry.mutation(
+        description="Merge a LEAD into a USER: summaries summed (first the earliest, last the "
+        "latest), raw events moved, the user's attributes winning, the lead's anonymousId kept "
+        "as an alias of the user, the lead removed. Repeating it changes nothing."
+    )
+    async def merge_contacts(
+        self,
+        info: Info,
+        from_: Annotated[ContactRef, strawberry.argument(name="from")],
+        into: ContactRef,
+    ) -> ContactPayload:
+        try:
+            source, target = from_.ref().key("from"), into.ref().key("into")
+        except InvalidInput as e:
+            return ContactPayload(contact=None, user_errors=user_errors(e.errors))
+        merged, errors = await info.context.identity.merge(source, target)
+        return ContactPayload(
+            contact=Contact(model=merged) if merged else None, user_errors=user_errors(errors)
         )
 
     @strawberry.mutation(

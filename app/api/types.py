@@ -197,6 +197,12 @@ class Contact:
     def anonymous_id(self) -> str | None:
         return self.model.anonymous_id
 
+    @strawberry.field(
+        description="anonymousIds of leads merged into this user; events sent with them land here."
+    )
+    def aliases(self) -> list[str]:
+        return list(self.model.aliases)
+
     @strawberry.field
     def name(self) -> str | None:
         return self.model.name

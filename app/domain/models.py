@@ -65,6 +65,8 @@ class Contact:
     last_seen_at: datetime | None = None
     custom_attributes: dict[str, AttributeValue] = field(default_factory=dict)
     summaries: dict[str, EventSummary] = field(default_factory=dict)
+    # anonymousIds of leads merged into this user: events sent with them land here
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def contact_record(contact: Contact) -> dict[str, Any]:
         "userId": contact.user_id,
         "email": contact.email,
         "anonymousId": contact.anonymous_id,
+        "aliases": list(contact.aliases),
         "name": contact.name,
         "createdAt": _iso(contact.created_at),
         "signedUpAt": _iso(contact.signed_up_at),

@@ -14,6 +14,7 @@ from app.domain.models import Contact, ContactRole, Event, EventType, Workspace
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefKind, check_identifier, normalize_email
 from app.domain.timestamps import days_before, format_iso, parse_date_time, to_utc_ms
+from app.services.identity import Identity
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -68,8 +69,10 @@ class Contacts:
             fields, attributes = self._validate(changes)
         except InvalidInput as e:
             return ContactOutcome(errors=e.errors)
-        if "user_id" in fields and (problem := await self._user_id_problem(key, fields)):
-            return ContactOutcome(errors=[problem])
+        if "user_id" in fields:
+            key, problem = await self._claim_user_id(key, fields, now=now)
+            if problem is not None:
+                return ContactOutcome(errors=[problem])
         try:
             contact = await store_contacts.upsert_contact(
                 self._store,
@@ -88,20 +91,35 @@ class Contacts:
             )
         return ContactOutcome(contact=contact)
 
-    async def _user_id_problem(self, key: ContactKey, fields: dict[str, Any]) -> UserError | None:
-        """A userId may name a user that has none yet; it never changes one, nor (yet) a lead."""
-        if key.kind is RefKind.ANONYMOUS_ID:
-            return _LEAD_CONVERSION
-        if key.kind is RefKind.USER_ID:
-            return None if fields["user_id"] == key.value else _USER_ID_IMMUTABLE
+    async def _claim_user_id(
+        self, key: ContactKey, fields: dict[str, Any], *, now: datetime
+    ) -> tuple[ContactKey, UserError | None]:
+        """Setting a userId: on a lead it is the conversion (a merge when that user exists);
+        on a user it names one that has none yet, and never changes it."""
+        user_id = fields["user_id"]
         current = await self.get(key)
-        if current is None:
-            return None
-        if current.role is ContactRole.LEAD:
-            return _LEAD_CONVERSION
-        if current.user_id not in (None, fields["user_id"]):
-            return _USER_ID_IMMUTABLE
-        return None
+        if current is None and key.kind is RefKind.ANONYMOUS_ID:
+            # A visitor signing up before any event: the lead, then its conversion.
+            current = await store_contacts.upsert_contact(
+                self._store,
+                workspace_id=self._workspace.id,
+                key=key,
+                fields={},
+                attributes={},
+                last_seen_at=None,
+                now=now,
+            )
+        if current is not None and current.role is ContactRole.LEAD:
+            identity = Identity(store=self._store, workspace=self._workspace)
+            _, errors = await identity.convert(
+                current, user_id=user_id, email=fields.get("email"), now=now
+            )
+            return ContactKey(RefKind.USER_ID, user_id), errors[0] if errors else None
+        if key.kind is RefKind.USER_ID and user_id != key.value:
+            return key, _USER_ID_IMMUTABLE
+        if current is not None and current.user_id not in (None, user_id):
+            return key, _USER_ID_IMMUTABLE
+        return key, None
 
     async def _conflict(self, key: ContactKey, fields: dict[str, Any]) -> UserError:
         """Which of the unique fields another contact holds (the driver's error may not say)."""
@@ -226,11 +244,6 @@ def event_names(names: Sequence[str] | None) -> list[str] | None:
         raise RequestError("INVALID_EVENT_NAME", e.errors[0].message) from e
 
 
-_LEAD_CONVERSION = UserError(
-    "LEAD_CONVERSION_UNAVAILABLE",
-    "Converting a lead into a user by setting userId is not available yet.",
-    ("userId",),
-)
 _EMAIL_TAKEN = UserError("EMAIL_TAKEN", "Another user has this email.", ("email",))
 _USER_ID_TAKEN = UserError("USER_ID_TAKEN", "Another contact has this userId.", ("userId",))
 _USER_ID_IMMUTABLE = UserError(

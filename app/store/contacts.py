@@ -44,6 +44,12 @@ def ref_filter(workspace_id: str, key: ContactKey) -> dict[str, Any] | None:
     if key.kind is RefKind.ID:
         oid = object_id(key.value)
         return None if oid is None else {"workspace_id": workspace_id, "_id": oid}
+    if key.kind is RefKind.ANONYMOUS_ID:
+        # A lead's own id, or the alias a user kept from a lead merged into it.
+        return {
+            "workspace_id": workspace_id,
+            "$or": [{"anonymous_id": key.value}, {"aliases": key.value}],
+        }
     query: dict[str, Any] = {"workspace_id": workspace_id, _REF_FIELDS[key.kind]: key.value}
     if key.kind is RefKind.EMAIL:
         # An email names a USER; leads may share emails.
@@ -64,6 +70,7 @@ def to_contact(doc: Doc) -> Contact:
         signed_up_at=doc.get("signed_up_at"),
         last_seen_at=doc.get("last_seen_at"),
         custom_attributes=dict(doc.get("attrs") or {}),
+        aliases=tuple(doc.get("aliases") or ()),
         summaries={
             name: EventSummary(
                 name=name, count=s["count"], first_at=s["first_at"], last_at=s["last_at"]
@@ -90,7 +97,7 @@ async def _upsert(
         return await contacts.find_one_and_update(query, update, upsert=create)
 
 
-def _summary_update(delta: ContactDelta) -> dict[str, Any]:
+def summary_update(delta: ContactDelta) -> dict[str, Any]:
     """One atomic update adding `delta` to a contact's summaries: exact in any order."""
     inc: dict[str, Any] = {}
     min_: dict[str, Any] = {}
@@ -109,9 +116,8 @@ def _with_insert_fields(
     if key.kind is RefKind.ID:
         return update
     # Fields the query names by equality are copied into a created document already.
-    on_insert = {
-        k: v for k, v in {"role": key.role.value, "created_at": now}.items() if k not in query
-    }
+    fields = {"role": key.role.value, "created_at": now, _REF_FIELDS[key.kind]: key.value}
+    on_insert = {k: v for k, v in fields.items() if k not in query}
     return {**update, "$setOnInsert": on_insert}
 
 
@@ -128,6 +134,8 @@ async def find_contacts(
             ids = [oid for oid in map(object_id, values) if oid is not None]
             if ids:
                 clauses.append({"_id": {"$in": ids}})
+        elif kind is RefKind.ANONYMOUS_ID:
+            clauses += [{"anonymous_id": {"$in": values}}, {"aliases": {"$in": values}}]
         else:
             clause: dict[str, Any] = {_REF_FIELDS[kind]: {"$in": values}}
             if kind is RefKind.EMAIL:
@@ -155,6 +163,7 @@ def _keys_of(contact: Contact) -> list[ContactKey]:
         keys.append(ContactKey(RefKind.EMAIL, contact.email))
     if contact.anonymous_id is not None:
         keys.append(ContactKey(RefKind.ANONYMOUS_ID, contact.anonymous_id))
+    keys += [ContactKey(RefKind.ANONYMOUS_ID, alias) for alias in contact.aliases]
     return keys
 
 
@@ -173,14 +182,14 @@ async def record_events(
         query = queries[key]
         assert query is not None
         doc = await _upsert(
-            store, query=query, update=_summary_update(deltas[key]), key=key, now=now
+            store, query=query, update=summary_update(deltas[key]), key=key, now=now
         )
         return {key: to_contact(doc)} if doc else {}
     requests = []
     for key in keys:
         query = queries[key]
         assert query is not None
-        update = _with_insert_fields(_summary_update(deltas[key]), query=query, key=key, now=now)
+        update = _with_insert_fields(summary_update(deltas[key]), query=query, key=key, now=now)
         requests.append(UpdateOne(query, update, upsert=key.kind is not RefKind.ID))
     if requests:
         await store.collection("contacts").bulk_upsert(requests)
@@ -191,6 +200,11 @@ async def find_contact(store: Store, *, workspace_id: str, key: ContactKey) -> C
     query = ref_filter(workspace_id, key)
     if query is None:
         return None
+    if key.kind is RefKind.ANONYMOUS_ID:
+        # Halfway through a merge both the lead and the user answer to its anonymousId: the
+        # lead comes first, so that a repeat of the merge finds it and finishes it.
+        docs = await store.collection("contacts").find(query, sort=[("role", 1)], limit=1)
+        return to_contact(docs[0]) if docs else None
     doc = await store.collection("contacts").find_one(query)
     return to_contact(doc) if doc else None
 

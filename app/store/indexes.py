@@ -25,6 +25,7 @@ async def create_indexes(store: Store) -> None:
         partialFilterExpression={"anonymous_id": _STRING},
     )
     await contacts.create_index([("workspace_id", 1), ("last_seen_at", -1)])
+    await contacts.create_index([("workspace_id", 1), ("aliases", 1)])
 
     events = store.collection("events")
     await events.create_index(

@@ -94,15 +94,6 @@ async def test_a_lead_is_created_by_anonymous_id(gql: GraphQL) -> None:
     assert (await gql.data(GET, ref={"email": "lead@example.com"}))["contact"] is None
 
 
-async def test_user_id_on_a_lead_waits_for_conversion(gql: GraphQL) -> None:
-    await track(gql, name="viewed-pricing", contact={"anonymousId": "visitor-1"})
-    payload = await upsert(gql, ref={"anonymousId": "visitor-1"}, userId="u1")
-    assert [e["code"] for e in payload["userErrors"]] == ["LEAD_CONVERSION_UNAVAILABLE"]
-    assert (await gql.data(GET, ref={"userId": "u1"}))["contact"] is None
-    lead = (await gql.data(GET, ref={"anonymousId": "visitor-1"}))["contact"]
-    assert lead["role"] == "LEAD"
-
-
 async def test_user_id_names_a_user_found_by_email_once(gql: GraphQL) -> None:
     await track(gql, name="signed-in", contact={"email": "bo@example.com"})
     named = await upsert(gql, ref={"email": "bo@example.com"}, userId="bo")

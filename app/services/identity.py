@@ -1,0 +1,109 @@
+"""A lead becomes a user: in place, or merged into the user who already has that userId."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.domain.errors import UserError
+from app.domain.models import Contact, ContactRole, Workspace
+from app.domain.refs import ContactKey, RefKind
+from app.store import contacts as store_contacts
+from app.store import merges
+from app.store.client import Store
+
+
+def _error(code: str, message: str, *path: str) -> UserError:
+    return UserError(code, message, path or None)
+
+
+class Identity:
+    def __init__(self, *, store: Store, workspace: Workspace) -> None:
+        self._store = store
+        self._workspace = workspace
+
+    async def _get(self, key: ContactKey) -> Contact | None:
+        return await store_contacts.find_contact(
+            self._store, workspace_id=self._workspace.id, key=key
+        )
+
+    async def merge(
+        self, source: ContactKey, target: ContactKey
+    ) -> tuple[Contact | None, list[UserError]]:
+        """mergeContacts(from, into): a LEAD into a USER. Repeating it changes nothing."""
+        lead, user = await self._get(source), await self._get(target)
+        if user is None:
+            return None, [_error("CONTACT_NOT_FOUND", "into names nobody.", "into")]
+        if lead is None or lead.id == user.id:
+            # Merged already: the lead's anonymousId is now the user's alias.
+            if lead is not None or source.kind is RefKind.ANONYMOUS_ID:
+                return user, []
+            return None, [_error("CONTACT_NOT_FOUND", "from names nobody.", "from")]
+        if lead.role is ContactRole.USER:
+            return None, [
+                _error("CANNOT_MERGE_USERS", "Users are never merged into users.", "from")
+            ]
+        if user.role is not ContactRole.USER:
+            return None, [_error("MERGE_TARGET_NOT_USER", "A lead merges into a USER.", "into")]
+        return await self._merge(lead, user), []
+
+    async def _merge(self, lead: Contact, user: Contact) -> Contact | None:
+        store, workspace_id = self._store, self._workspace.id
+
+        async def work() -> None:
+            shared = sorted(set(lead.summaries) & set(user.summaries))
+            planned = await merges.plan(
+                store, workspace_id=workspace_id, lead=lead, user=user, shared=shared
+            )
+            if planned is None:  # the lead was merged meanwhile
+                return
+            into = await store_contacts.find_contact_by_id(
+                store, workspace_id=workspace_id, contact_id=planned["into"]
+            )
+            if into is None:
+                return
+            await merges.fold_into_user(store, workspace_id=workspace_id, lead=lead, user=into)
+            await merges.count_shared_once(
+                store, workspace_id=workspace_id, lead_id=lead.id, shared=planned["shared"]
+            )
+            await merges.move_events(
+                store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id
+            )
+            await merges.finish(store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id)
+
+        await store.in_transaction(work)
+        return await store_contacts.find_contact_by_id(
+            store, workspace_id=workspace_id, contact_id=user.id
+        )
+
+    async def convert(
+        self, lead: Contact, *, user_id: str, email: str | None, now: datetime
+    ) -> tuple[Contact | None, list[UserError]]:
+        """Setting userId on a lead: merge into the user with that userId (or email), else the
+        lead becomes that user."""
+        user = await self._get(ContactKey(RefKind.USER_ID, user_id))
+        if user is None and email is not None:
+            user = await self._get(ContactKey(RefKind.EMAIL, email))
+            if user is not None and user.user_id not in (None, user_id):
+                return None, [
+                    _error("USER_ID_TAKEN", "This email belongs to another userId.", "email")
+                ]
+        if user is not None:
+            merged = await self._merge(lead, user)
+            if merged is not None and merged.user_id is None:
+                await store_contacts.upsert_contact(
+                    self._store,
+                    workspace_id=self._workspace.id,
+                    key=ContactKey(RefKind.ID, merged.id),
+                    fields={"user_id": user_id},
+                    attributes={},
+                    last_seen_at=None,
+                    now=now,
+                )
+            return merged, []
+        try:
+            await merges.convert_in_place(
+                self._store, workspace_id=self._workspace.id, lead_id=lead.id, user_id=user_id
+            )
+        except store_contacts.UniqueFieldTaken:  # a user with this userId appeared meanwhile
+            return await self.convert(lead, user_id=user_id, email=email, now=now)
+        return await self._get(ContactKey(RefKind.USER_ID, user_id)), []
