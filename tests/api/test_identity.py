@@ -6,8 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
+from app.clock import ManualClock
+from app.domain.models import KeyScope
 from app.store import merges
+from app.store.workspaces import ensure_workspace, install_key
 from tests.api.test_track_event import CONTACT, EVENT_TYPES, iso, track
 from tests.helpers import GraphQL
 
@@ -242,3 +246,33 @@ async def test_users_are_never_merged_and_refs_must_name_contacts(gql: GraphQL) 
     assert await codes({"anonymousId": "v1"}, {"userId": "nobody"}) == ["CONTACT_NOT_FOUND"]
     assert await codes({"userId": "nobody"}, {"userId": "u1"}) == ["CONTACT_NOT_FOUND"]
     assert await catalog(gql) == {"a": (4, 4)}
+
+
+async def test_conversion_never_crosses_workspaces(
+    gql: GraphQL, app: Starlette, clock: ManualClock
+) -> None:
+    store = app.state.services.store
+    await ensure_workspace(
+        store, workspace_id="other", name="Other", retention_days=90,
+        identity_secret="s", webhook_secret="w", now=clock.now(),
+    )  # fmt: skip
+    await install_key(
+        store, key_id="other-admin", workspace_id="other", secret="other-key",
+        name="other", scope=KeyScope.ADMIN, operator=False, now=clock.now(),
+    )  # fmt: skip
+    other = GraphQL(gql.http, key="other-key")
+    await browse_then_sign_up(gql)
+    payload = (
+        await other.data(UPSERT, input={"ref": {"anonymousId": "visitor-1"}, "userId": "ada"})
+    )["upsertContact"]
+    assert payload["userErrors"] == []
+    assert payload["contact"]["customAttributes"] == {}
+    lead = await contact(gql, {"anonymousId": "visitor-1"})
+    assert lead is not None
+    assert lead["role"] == "LEAD"
+    assert await catalog(gql) == {
+        "viewed-page": (5, 2),
+        "added-to-cart": (1, 1),
+        "exported-pdf": (1, 1),
+    }
+    assert await catalog(other) == {}
