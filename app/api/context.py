@@ -18,6 +18,7 @@ from app.services.auth import Principal
 from app.services.contacts import Contacts, Page
 from app.services.identity import Identity
 from app.services.privacy import Privacy
+from app.services.rules import Rules
 from app.services.tracking import Tracker
 from app.settings import Settings
 from app.store.client import Store
@@ -67,6 +68,10 @@ class Context:
             return [pages[key] for key in keys]
 
         return DataLoader(load_fn=load)
+
+    @cached_property
+    def rules(self) -> Rules:
+        return Rules(store=self.store, settings=self.settings, workspace=self.principal.workspace)
 
     @cached_property
     def identity(self) -> Identity:

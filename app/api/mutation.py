@@ -10,6 +10,7 @@ from app.api.audience import SegmentPayload, segment_json
 from app.api.context import Info
 from app.api.filters import SegmentInput
 from app.api.inputs import ContactInput, ContactRef, TrackEventInput
+from app.api.messages import MessageRuleInput, MessageRulePayload
 from app.api.payloads import (
     ContactPayload,
     ContactResult,
@@ -123,6 +124,24 @@ class Mutation:
             deleted_event_count=deletion.event_count,
             user_errors=user_errors(deletion.errors),
         )
+
+    @strawberry.mutation(description="Create an automatic message rule.")
+    async def create_message_rule(self, info: Info, input: MessageRuleInput) -> MessageRulePayload:
+        ctx = info.context
+        return MessageRulePayload.of(await ctx.rules.create(input.spec(), now=ctx.clock.now()))
+
+    @strawberry.mutation(
+        description="Replace a rule. Enabling a disabled rule makes only later events trigger it."
+    )
+    async def update_message_rule(
+        self, info: Info, id: strawberry.ID, input: MessageRuleInput
+    ) -> MessageRulePayload:
+        ctx = info.context
+        return MessageRulePayload.of(await ctx.rules.update(id, input.spec(), now=ctx.clock.now()))
+
+    @strawberry.mutation
+    async def delete_message_rule(self, info: Info, id: strawberry.ID) -> MessageRulePayload:
+        return MessageRulePayload.of(await info.context.rules.delete(id))
 
     @strawberry.mutation(description="Save a ContactFilter under a name.")
     async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:

@@ -9,6 +9,7 @@ from app.api.audience import ContactConnection, Segment, find_contacts
 from app.api.context import Info
 from app.api.filters import ContactFilter, ContactOrder, as_json
 from app.api.inputs import ContactRef
+from app.api.messages import MessageRule
 from app.api.types import Contact, EventType, Workspace, request_error
 from app.domain.errors import InvalidInput
 
@@ -61,6 +62,10 @@ class Query:
         ctx = info.context
         export = await ctx.privacy.export(key, now=ctx.clock.now())
         return None if export is None else JSON(export)
+
+    @strawberry.field(description="Automatic message rules, oldest first.")
+    async def message_rules(self, info: Info) -> list[MessageRule]:
+        return [MessageRule(model=rule) for rule in await info.context.rules.all()]
 
     @strawberry.field(description="The catalog of event names this workspace has received.")
     async def event_types(self, info: Info) -> list[EventType]:

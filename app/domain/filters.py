@@ -407,6 +407,11 @@ def _within(walk: _Walk, name: str, value: Any, path: tuple[str, ...]) -> Query:
     return {"_id": {"$in": passing}}
 
 
+def metadata_conditions(value: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Conditions on an event's metadata as a query over raw events (InvalidInput if bad)."""
+    return _metadata_conditions(value, path)
+
+
 def _metadata_conditions(value: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise _refuse("INVALID_FILTER", "metadata is a list of conditions.", *path)

@@ -143,6 +143,14 @@ class Audience:
                     ("name",),
                 )
             )
+        errors += await self.check_filter(filter, segment_id=segment_id, now=now)
+        return errors
+
+    async def check_filter(
+        self, filter: dict[str, Any], *, segment_id: str | None = None, now: datetime
+    ) -> list[UserError]:
+        """What is wrong with a filter about to be saved (as a segment or an audience)."""
+        errors: list[UserError] = []
         segments = {s.id: s.filter for s in await self.segments()}
         if segment_id is not None:
             segments[segment_id] = filter

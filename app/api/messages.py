@@ -1,0 +1,149 @@
+"""Automatic message rules in the schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from app.api.filters import ContactFilter, MetadataCondition, as_json
+from app.api.types import UserError, user_errors
+from app.domain import rules
+from app.services.rules import RuleOutcome
+
+
+@strawberry.enum
+class MessageTriggerKind(Enum):
+    EVENT = "EVENT"
+    AUDIENCE = "AUDIENCE"
+
+
+@strawberry.enum
+class MessageFrequency(Enum):
+    ONCE = "ONCE"
+    EVERY_TIME = "EVERY_TIME"
+
+
+@strawberry.enum
+class MessageChannel(Enum):
+    IN_APP = "IN_APP"
+    WEBHOOK = "WEBHOOK"
+
+
+@strawberry.input
+class MessageTriggerInput:
+    kind: MessageTriggerKind
+    event_name: str | None = strawberry.field(
+        default=None,
+        description="EVENT: fires when this event is tracked, after its summary is updated.",
+    )
+    metadata: list[MetadataCondition] | None = strawberry.field(
+        default=None, description="EVENT: conditions on the triggering event's metadata."
+    )
+
+
+@strawberry.input
+class MessageContentInput:
+    channel: MessageChannel
+    subject: str | None = None
+    body: str = strawberry.field(
+        description="Template: {{contact.name}}, {{contact.email}}, {{contact.userId}}, "
+        "{{contact.customAttributes.KEY}}, {{event.name}}, {{event.occurredAt}}, "
+        "{{event.metadata.KEY}}. Missing values render empty."
+    )
+    webhook_url: str | None = strawberry.field(default=None, description="WEBHOOK channel.")
+
+
+@strawberry.input
+class MessageRuleInput:
+    name: str
+    trigger: MessageTriggerInput
+    audience: ContactFilter | None = strawberry.field(
+        default=None, description="Who may receive it, checked when it would be sent."
+    )
+    delay_seconds: int | None = 0
+    exit_event_name: str | None = strawberry.field(
+        default=None,
+        description="Cancels a scheduled message when the contact performs it meanwhile.",
+    )
+    frequency: MessageFrequency = MessageFrequency.ONCE
+    max_sends: int | None = strawberry.field(default=None, description="Per contact, EVERY_TIME.")
+    content: MessageContentInput
+    enabled: bool = True
+
+    def spec(self) -> rules.RuleSpec:
+        return rules.RuleSpec(
+            name=self.name,
+            trigger_kind=self.trigger.kind.value,
+            event_name=self.trigger.event_name,
+            metadata=as_json(self.trigger.metadata) if self.trigger.metadata else [],
+            audience=as_json(self.audience) if self.audience is not None else None,
+            delay_seconds=self.delay_seconds or 0,
+            exit_event_name=self.exit_event_name,
+            frequency=self.frequency.value,
+            max_sends=self.max_sends,
+            channel=self.content.channel.value,
+            subject=self.content.subject,
+            body=self.content.body,
+            webhook_url=self.content.webhook_url,
+            enabled=self.enabled,
+        )
+
+
+@strawberry.type
+class MessageRule:
+    model: strawberry.Private[rules.Rule]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.model.spec.name
+
+    @strawberry.field
+    def enabled(self) -> bool:
+        return self.model.spec.enabled
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field(description="Messages sent by this rule, all contacts.")
+    def sent_count(self) -> int:
+        return self.model.sent_count
+
+    @strawberry.field(description="The trigger kind: EVENT or AUDIENCE.")
+    def trigger_kind(self) -> MessageTriggerKind:
+        return MessageTriggerKind(self.model.spec.trigger_kind)
+
+    @strawberry.field
+    def event_name(self) -> str | None:
+        return self.model.spec.event_name
+
+    @strawberry.field
+    def delay_seconds(self) -> int:
+        return self.model.spec.delay_seconds
+
+    @strawberry.field
+    def frequency(self) -> MessageFrequency:
+        return MessageFrequency(self.model.spec.frequency)
+
+    @strawberry.field
+    def channel(self) -> MessageChannel:
+        return MessageChannel(self.model.spec.channel)
+
+
+@strawberry.type
+class MessageRulePayload:
+    rule: MessageRule | None
+    user_errors: list[UserError]
+
+    @classmethod
+    def of(cls, outcome: RuleOutcome) -> MessageRulePayload:
+        return cls(
+            rule=MessageRule(model=outcome.rule) if outcome.rule else None,
+            user_errors=user_errors(outcome.errors),
+        )

@@ -1,0 +1,75 @@
+"""Automatic message rules: create, change, remove, list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.domain.errors import InvalidInput, UserError
+from app.domain.models import Workspace
+from app.domain.rules import Rule, RuleSpec, check_rule
+from app.services.audience import Audience
+from app.settings import Settings
+from app.store import rules as store_rules
+from app.store.client import Store
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule: Rule | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+_NOT_FOUND = UserError("RULE_NOT_FOUND", "No message rule has this id.", ("id",))
+
+
+class Rules:
+    def __init__(self, *, store: Store, settings: Settings, workspace: Workspace) -> None:
+        self._store = store
+        self._settings = settings
+        self._workspace = workspace
+
+    async def all(self) -> list[Rule]:
+        return await store_rules.all_rules(self._store, workspace_id=self._workspace.id)
+
+    async def _checked(
+        self, spec: RuleSpec, *, now: datetime
+    ) -> tuple[RuleSpec | None, list[UserError]]:
+        errors: list[UserError] = []
+        try:
+            checked: RuleSpec | None = check_rule(
+                spec, allow_private_hosts=self._settings.webhook_allow_private_hosts
+            )
+        except InvalidInput as e:
+            checked, errors = None, e.errors
+        if spec.audience is not None:
+            audience = Audience(store=self._store, workspace=self._workspace)
+            problems = await audience.check_filter(spec.audience, now=now)
+            errors += [
+                UserError(p.code, p.message, ("audience", *(p.field or ())[1:])) for p in problems
+            ]
+        return (None, errors) if errors else (checked, [])
+
+    async def create(self, spec: RuleSpec, *, now: datetime) -> RuleOutcome:
+        checked, errors = await self._checked(spec, now=now)
+        if checked is None:
+            return RuleOutcome(errors=errors)
+        rule = await store_rules.insert_rule(
+            self._store, workspace_id=self._workspace.id, spec=checked, now=now
+        )
+        return RuleOutcome(rule=rule)
+
+    async def update(self, rule_id: str, spec: RuleSpec, *, now: datetime) -> RuleOutcome:
+        checked, errors = await self._checked(spec, now=now)
+        if checked is None:
+            return RuleOutcome(errors=errors)
+        rule = await store_rules.replace_rule(
+            self._store, workspace_id=self._workspace.id, rule_id=rule_id, spec=checked, now=now
+        )
+        return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])
+
+    async def delete(self, rule_id: str) -> RuleOutcome:
+        rule = await store_rules.delete_rule(
+            self._store, workspace_id=self._workspace.id, rule_id=rule_id
+        )
+        return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])
