@@ -141,6 +141,12 @@ class Collection:
             )
         return result
 
+    async def find_one_and_delete(self, filter: Mapping[str, Any]) -> Doc | None:
+        """The document removed, or None when nothing matched."""
+        with self._command("find_and_modify"):
+            result: Doc | None = await self._raw.find_one_and_delete(filter, **_with_session({}))
+        return result
+
     async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
         with self._command("bulk_write"):
             result: BulkWriteResult = await self._raw.bulk_write(

@@ -68,8 +68,7 @@ async def delete_rule(store: Store, *, workspace_id: str, rule_id: str) -> Rule 
     oid = object_id(rule_id)
     if oid is None:
         return None
-    rules = store.collection("message_rules")
-    doc = await rules.find_one({"workspace_id": workspace_id, "_id": oid})
-    if doc is not None:
-        await rules.delete_one({"workspace_id": workspace_id, "_id": oid})
+    doc = await store.collection("message_rules").find_one_and_delete(
+        {"workspace_id": workspace_id, "_id": oid}
+    )
     return _rule(doc) if doc else None

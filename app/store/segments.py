@@ -66,9 +66,7 @@ async def delete_segment(store: Store, *, workspace_id: str, segment_id: str) ->
     oid = object_id(segment_id)
     if oid is None:
         return None
-    segments = store.collection("segments")
-    doc = await segments.find_one({"workspace_id": workspace_id, "_id": oid})
-    if doc is None:
-        return None
-    await segments.delete_one({"workspace_id": workspace_id, "_id": oid})
-    return _view(doc)
+    doc = await store.collection("segments").find_one_and_delete(
+        {"workspace_id": workspace_id, "_id": oid}
+    )
+    return _view(doc) if doc else None
