@@ -17,6 +17,7 @@ from app.services.audience import Audience
 from app.services.auth import Principal
 from app.services.contacts import Contacts, Page
 from app.services.identity import Identity
+from app.services.messaging import Messenger, RulesCache
 from app.services.privacy import Privacy
 from app.services.rules import Rules
 from app.services.tracking import Tracker
@@ -36,6 +37,7 @@ class Context:
     settings: Settings
     clock: Clock
     metrics: Metrics
+    rules_cache: RulesCache
 
     @cached_property
     def tracker(self) -> Tracker:
@@ -44,6 +46,7 @@ class Context:
             settings=self.settings,
             metrics=self.metrics,
             workspace=self.principal.workspace,
+            after=self.messenger.on_events,
         )
 
     @cached_property
@@ -71,7 +74,18 @@ class Context:
 
     @cached_property
     def rules(self) -> Rules:
-        return Rules(store=self.store, settings=self.settings, workspace=self.principal.workspace)
+        return Rules(
+            store=self.store,
+            settings=self.settings,
+            workspace=self.principal.workspace,
+            cache=self.rules_cache,
+        )
+
+    @cached_property
+    def messenger(self) -> Messenger:
+        return Messenger(
+            store=self.store, workspace=self.principal.workspace, cache=self.rules_cache
+        )
 
     @cached_property
     def identity(self) -> Identity:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import strawberry
 
-from app.domain.models import ContactRole
+from app.domain.models import ContactRole, MessageStatus
 
 strawberry.enum(ContactRole, description="USER: signed up (userId / email). LEAD: a visitor.")
+strawberry.enum(MessageStatus)
 
-__all__ = ["ContactRole"]
+__all__ = ["ContactRole", "MessageStatus"]

@@ -7,9 +7,13 @@ from enum import Enum
 
 import strawberry
 
+from app.api.context import Info
+from app.api.enums import MessageStatus
 from app.api.filters import ContactFilter, MetadataCondition, as_json
-from app.api.types import UserError, user_errors
-from app.domain import rules
+from app.api.types import Contact, PageInfo, UserError, user_errors
+from app.domain import models, rules
+from app.domain.errors import RequestError
+from app.domain.refs import ContactKey, RefKind
 from app.services.rules import RuleOutcome
 
 
@@ -147,3 +151,64 @@ class MessageRulePayload:
             rule=MessageRule(model=outcome.rule) if outcome.rule else None,
             user_errors=user_errors(outcome.errors),
         )
+
+
+@strawberry.type
+class Message:
+    model: strawberry.Private[models.Message]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    async def rule(self, info: Info) -> MessageRule:
+        rules_by_id = {r.id: r for r in await info.context.rules.all()}
+        rule = rules_by_id.get(self.model.rule_id)
+        if rule is None:  # deleted since: a rule record that says so
+            raise RequestError("RULE_NOT_FOUND", "The rule of this message was deleted.")
+        return MessageRule(model=rule)
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact:
+        found = await info.context.contacts.get(ContactKey(RefKind.ID, self.model.contact_id))
+        if found is None:
+            raise RequestError("CONTACT_NOT_FOUND", "The contact of this message was deleted.")
+        return Contact(model=found)
+
+    @strawberry.field
+    def status(self) -> MessageStatus:
+        return self.model.status
+
+    @strawberry.field
+    def subject(self) -> str | None:
+        return self.model.subject
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.model.body
+
+    @strawberry.field
+    def due_at(self) -> datetime:
+        return self.model.due_at
+
+    @strawberry.field
+    def sent_at(self) -> datetime | None:
+        return self.model.sent_at
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+    total_count: int

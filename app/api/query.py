@@ -7,10 +7,11 @@ from strawberry.scalars import JSON
 
 from app.api.audience import ContactConnection, Segment, find_contacts
 from app.api.context import Info
+from app.api.enums import MessageStatus
 from app.api.filters import ContactFilter, ContactOrder, as_json
 from app.api.inputs import ContactRef
-from app.api.messages import MessageRule
-from app.api.types import Contact, EventType, Workspace, request_error
+from app.api.messages import Message, MessageConnection, MessageEdge, MessageRule
+from app.api.types import Contact, EventType, PageInfo, Workspace, request_error
 from app.domain.errors import InvalidInput
 
 
@@ -62,6 +63,47 @@ class Query:
         ctx = info.context
         export = await ctx.privacy.export(key, now=ctx.clock.now())
         return None if export is None else JSON(export)
+
+    @strawberry.field(description="Automatic messages, newest first.")
+    async def messages(
+        self,
+        info: Info,
+        contact: ContactRef | None = None,
+        rule_id: strawberry.ID | None = None,
+        status: MessageStatus | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> MessageConnection:
+        ctx = info.context
+        contact_id = None
+        if contact is not None:
+            try:
+                key = contact.ref().key("contact")
+            except InvalidInput as e:
+                raise request_error(e) from e
+            found = await ctx.contacts.get(key)
+            if found is None:
+                return MessageConnection(
+                    edges=[],
+                    page_info=PageInfo(has_next_page=False, end_cursor=None),
+                    total_count=0,
+                )
+            contact_id = found.id
+        page = await ctx.messenger.page(
+            contact_id=contact_id,
+            rule_id=rule_id,
+            status=status,
+            first=20 if first is None else first,
+            after=after,
+        )
+        edges = [MessageEdge(cursor=cursor, node=Message(model=m)) for m, cursor in page.items]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )
 
     @strawberry.field(description="Automatic message rules, oldest first.")
     async def message_rules(self, info: Info) -> list[MessageRule]:

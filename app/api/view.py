@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +16,7 @@ from app.clock import Clock
 from app.domain.errors import RequestError
 from app.metrics import Metrics
 from app.services.auth import Authenticator
+from app.services.messaging import RulesCache
 from app.settings import Settings
 from app.store.client import Store
 
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     store: Store | None = None
     authenticator: Authenticator | None = None
+    rules_cache: RulesCache = field(default_factory=lambda: RulesCache(seconds=5))
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -55,6 +57,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=services.settings,
             clock=services.clock,
             metrics=services.metrics,
+            rules_cache=services.rules_cache,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -97,3 +97,23 @@ class EventType:
     last_at: datetime
     # key -> every type seen for it, first seen first
     metadata_keys: dict[str, list[str]] = field(default_factory=dict)
+
+
+class MessageStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    SENT = "SENT"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    rule_id: str
+    contact_id: str
+    status: MessageStatus
+    subject: str | None
+    body: str
+    due_at: datetime
+    sent_at: datetime | None
+    created_at: datetime

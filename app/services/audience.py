@@ -114,13 +114,15 @@ class Audience:
 
         return ContactPage(found[:first], len(found) > first, order, count)
 
-    async def count(self, filter: dict[str, Any], *, now: datetime) -> int:
+    async def count(
+        self, filter: dict[str, Any], *, now: datetime, contact_id: str | None = None
+    ) -> int:
         try:
             query = await self.compile(filter, now=now)
         except InvalidInput as e:
             raise as_request_error(e) from e
         return await store_contacts.count_matching(
-            self._store, workspace_id=self._workspace.id, query=query
+            self._store, workspace_id=self._workspace.id, query=query, contact_id=contact_id
         )
 
     # ------------------------------------------------------------ saved segments

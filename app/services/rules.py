@@ -9,6 +9,7 @@ from app.domain.errors import InvalidInput, UserError
 from app.domain.models import Workspace
 from app.domain.rules import Rule, RuleSpec, check_rule
 from app.services.audience import Audience
+from app.services.messaging import RulesCache
 from app.settings import Settings
 from app.store import rules as store_rules
 from app.store.client import Store
@@ -24,10 +25,13 @@ _NOT_FOUND = UserError("RULE_NOT_FOUND", "No message rule has this id.", ("id",)
 
 
 class Rules:
-    def __init__(self, *, store: Store, settings: Settings, workspace: Workspace) -> None:
+    def __init__(
+        self, *, store: Store, settings: Settings, workspace: Workspace, cache: RulesCache
+    ) -> None:
         self._store = store
         self._settings = settings
         self._workspace = workspace
+        self._cache = cache
 
     async def all(self) -> list[Rule]:
         return await store_rules.all_rules(self._store, workspace_id=self._workspace.id)
@@ -57,6 +61,7 @@ class Rules:
         rule = await store_rules.insert_rule(
             self._store, workspace_id=self._workspace.id, spec=checked, now=now
         )
+        self._cache.forget(self._workspace.id)
         return RuleOutcome(rule=rule)
 
     async def update(self, rule_id: str, spec: RuleSpec, *, now: datetime) -> RuleOutcome:
@@ -66,10 +71,12 @@ class Rules:
         rule = await store_rules.replace_rule(
             self._store, workspace_id=self._workspace.id, rule_id=rule_id, spec=checked, now=now
         )
+        self._cache.forget(self._workspace.id)
         return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])
 
     async def delete(self, rule_id: str) -> RuleOutcome:
         rule = await store_rules.delete_rule(
             self._store, workspace_id=self._workspace.id, rule_id=rule_id
         )
+        self._cache.forget(self._workspace.id)
         return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])

@@ -7,6 +7,7 @@ store picks the single-document form when there is one document.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,6 +45,10 @@ class TrackOutcome:
         return "rejected" if self.errors else "duplicate" if self.duplicate else "accepted"
 
 
+# What runs once events are recorded (automatic messages): (event, contact) pairs, and now.
+AfterRecording = Callable[[list[tuple[Event, Contact]], datetime], Awaitable[None]]
+
+
 @dataclass
 class _Batch:
     """Validated events by input index, and what recording them decided."""
@@ -58,12 +63,19 @@ class Tracker:
     """Records events for one workspace."""
 
     def __init__(
-        self, *, store: Store, settings: Settings, metrics: Metrics, workspace: Workspace
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        metrics: Metrics,
+        workspace: Workspace,
+        after: AfterRecording | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._metrics = metrics
         self._workspace = workspace
+        self._after = after
 
     async def track(self, request: TrackRequest, *, now: datetime) -> TrackOutcome:
         [outcome] = await self.track_many([request], now=now)
@@ -97,6 +109,13 @@ class Tracker:
         outcomes = [batch.outcomes[index] for index in range(len(requests))]
         for outcome in outcomes:
             self._metrics.events_ingested.labels(result=outcome.result).inc()
+        recorded = [
+            (o.event, o.contact)
+            for o in outcomes
+            if o.result == "accepted" and o.event and o.contact
+        ]
+        if self._after is not None and recorded:
+            await self._after(recorded, now)
         return outcomes
 
     async def _record(self, batch: _Batch, *, now: datetime) -> None:

@@ -42,6 +42,16 @@ async def create_indexes(store: Store) -> None:
     await store.collection("api_keys").create_index([("key_hash", 1)], unique=True)
     await store.collection("segments").create_index([("workspace_id", 1), ("name", 1)], unique=True)
     await contacts.create_index([("workspace_id", 1), ("created_at", -1)])
+    messages = store.collection("messages")
+    # ONCE rules: one scheduled or sent message per rule and contact (the key goes when a
+    # message is cancelled or fails).
+    await messages.create_index(
+        [("workspace_id", 1), ("once_key", 1)],
+        unique=True,
+        partialFilterExpression={"once_key": _STRING},
+    )
+    await messages.create_index([("workspace_id", 1), ("contact_id", 1), ("created_at", -1)])
+    await messages.create_index([("workspace_id", 1), ("status", 1), ("due_at", 1)])
 
     if not store.embedded:
         # Retention on a real server: expired raw events and idempotency keys go by TTL. The

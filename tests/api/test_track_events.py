@@ -160,7 +160,7 @@ async def test_a_thousand_events_cost_a_handful_of_store_commands(
         }
         for i in range(1000)
     ]
-    await gql.data("{ workspace { id } }")  # the key is checked and cached
+    await track(gql, name="warm-up", contact={"userId": "u0"})  # key and rules now cached
     before = await total_store_commands(http)
     payload = await track_many(gql, inputs)
     spent = await total_store_commands(http) - before
@@ -168,7 +168,7 @@ async def test_a_thousand_events_cost_a_handful_of_store_commands(
     assert spent <= 25
     assert spent == 5  # keys, contacts, contacts read back, raw events, catalog
     types = (await gql.data(EVENT_TYPES))["eventTypes"]
-    assert [(t["count"], t["contactCount"]) for t in types] == [(200, 200)] * 5
+    assert [(t["count"], t["contactCount"]) for t in types if t["name"] != "warm-up"] == [(200, 200)] * 5
 
 
 UPSERT_MANY = """

@@ -1,0 +1,141 @@
+"""Automatic messages: which rules an event fires, and the messages that follow."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
+from app.domain.errors import RequestError
+from app.domain.messaging import compose, due_at, fired_by
+from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
+from app.domain.rules import Rule
+from app.domain.timestamps import format_iso, parse_date_time
+from app.services.audience import Audience
+from app.store import messages as store_messages
+from app.store import rules as store_rules
+from app.store.client import Store
+
+
+@dataclass
+class RulesCache:
+    """A workspace's rules, kept for `seconds` so that tracking an event costs no extra store
+    command; changes made on this instance are seen at once."""
+
+    seconds: float
+    _rules: dict[str, tuple[float, list[Rule]]] = field(default_factory=dict)
+
+    async def rules(self, store: Store, workspace_id: str) -> list[Rule]:
+        cached = self._rules.get(workspace_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        rules = await store_rules.all_rules(store, workspace_id=workspace_id)
+        self._rules[workspace_id] = (time.monotonic() + self.seconds, rules)
+        return rules
+
+    def forget(self, workspace_id: str) -> None:
+        self._rules.pop(workspace_id, None)
+
+
+class Messenger:
+    def __init__(self, *, store: Store, workspace: Workspace, cache: RulesCache) -> None:
+        self._store = store
+        self._workspace = workspace
+        self._cache = cache
+
+    async def on_events(self, recorded: list[tuple[Event, Contact]], now: datetime) -> None:
+        """After events were recorded: exit events cancel, triggering events fire their rules."""
+        rules = await self._cache.rules(self._store, self._workspace.id)
+        if not rules:
+            return
+        exits = {r.spec.exit_event_name for r in rules if r.spec.enabled and r.spec.exit_event_name}
+        for event, contact in recorded:
+            if event.name in exits:
+                await store_messages.cancel_on_exit(
+                    self._store,
+                    workspace_id=self._workspace.id,
+                    contact_id=contact.id,
+                    event_name=event.name,
+                )
+            for rule in fired_by(rules, event):
+                await self._fire(rule, contact, event, now=now)
+
+    async def _fire(self, rule: Rule, contact: Contact, event: Event, *, now: datetime) -> None:
+        spec, workspace_id = rule.spec, self._workspace.id
+        if spec.frequency == "EVERY_TIME" and spec.max_sends is not None:
+            sent = await store_messages.active_count(
+                self._store, workspace_id=workspace_id, rule_id=rule.id, contact_id=contact.id
+            )
+            if sent >= spec.max_sends:
+                return
+        immediate = spec.delay_seconds == 0
+        if (
+            immediate
+            and spec.audience is not None
+            and not await self._in_audience(rule, contact, now)
+        ):
+            return
+        subject, body = compose(rule, contact, event)
+        await store_messages.add_message(
+            self._store,
+            workspace_id=workspace_id,
+            rule_id=rule.id,
+            contact_id=contact.id,
+            once=spec.frequency == "ONCE",
+            subject=subject,
+            body=body,
+            due_at=due_at(rule, now=now),
+            sent=immediate,
+            exit_event_name=spec.exit_event_name,
+            now=now,
+        )
+
+    async def _in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
+        assert rule.spec.audience is not None
+        audience = Audience(store=self._store, workspace=self._workspace)
+        return await audience.count(rule.spec.audience, now=now, contact_id=contact.id) > 0
+
+    async def page(
+        self,
+        *,
+        contact_id: str | None,
+        rule_id: str | None,
+        status: MessageStatus | None,
+        first: int,
+        after: str | None,
+    ) -> MessagePage:
+        first = check_page_size(first)
+        before = None
+        if after is not None:
+            at_text, last_id = decode_cursor(after, parts=2)
+            at = parse_date_time(at_text)
+            if at is None:
+                raise RequestError("INVALID_CURSOR", "after is not a cursor this API returned.")
+            before = (at, last_id)
+        workspace_id = self._workspace.id
+        found = await store_messages.find_messages(
+            self._store,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            rule_id=rule_id,
+            status=status,
+            before=before,
+            limit=first + 1,
+        )
+        total = await store_messages.count_messages(
+            self._store,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            rule_id=rule_id,
+            status=status,
+        )
+        items = [(m, encode_cursor(format_iso(m.created_at), m.id)) for m in found[:first]]
+        return MessagePage(items=items, has_next_page=len(found) > first, total=total)
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    items: list[tuple[Message, str]]  # message, cursor
+    has_next_page: bool
+    total: int

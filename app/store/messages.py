@@ -1,0 +1,153 @@
+"""Automatic messages: scheduled, sent, cancelled or failed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.domain.models import Message, MessageStatus
+from app.store.client import Doc, Store
+from app.store.contacts import object_id
+
+_ACTIVE = [MessageStatus.SCHEDULED.value, MessageStatus.SENT.value]
+
+
+def _message(doc: Doc) -> Message:
+    return Message(
+        id=str(doc["_id"]),
+        rule_id=doc["rule_id"],
+        contact_id=str(doc["contact_id"]),
+        status=MessageStatus(doc["status"]),
+        subject=doc.get("subject"),
+        body=doc["body"],
+        due_at=doc["due_at"],
+        sent_at=doc.get("sent_at"),
+        created_at=doc["created_at"],
+    )
+
+
+async def add_message(
+    store: Store,
+    *,
+    workspace_id: str,
+    rule_id: str,
+    contact_id: str,
+    once: bool,
+    subject: str | None,
+    body: str,
+    due_at: datetime,
+    sent: bool,
+    exit_event_name: str | None,
+    now: datetime,
+) -> Message | None:
+    """The message, or None when a ONCE rule already has one for this contact."""
+    doc: Doc = {
+        "_id": ObjectId(),
+        "workspace_id": workspace_id,
+        "rule_id": rule_id,
+        "contact_id": ObjectId(contact_id),
+        "status": (MessageStatus.SENT if sent else MessageStatus.SCHEDULED).value,
+        "subject": subject,
+        "body": body,
+        "due_at": due_at,
+        "sent_at": now if sent else None,
+        "created_at": now,
+        "exit_event_name": exit_event_name,
+    }
+    if once:
+        doc["once_key"] = f"{rule_id}:{contact_id}"
+    try:
+        await store.collection("messages").insert_one(doc)
+    except DuplicateKeyError:
+        return None
+    if sent:
+        await store.collection("message_rules").update_one(
+            {"workspace_id": workspace_id, "_id": ObjectId(rule_id)}, {"$inc": {"sent_count": 1}}
+        )
+    return _message(doc)
+
+
+async def active_count(store: Store, *, workspace_id: str, rule_id: str, contact_id: str) -> int:
+    return await store.collection("messages").count(
+        {
+            "workspace_id": workspace_id,
+            "rule_id": rule_id,
+            "contact_id": ObjectId(contact_id),
+            "status": {"$in": _ACTIVE},
+        }
+    )
+
+
+async def cancel_on_exit(
+    store: Store, *, workspace_id: str, contact_id: str, event_name: str
+) -> None:
+    """Scheduled messages of this contact that this event exits are cancelled."""
+    await store.collection("messages").update_many(
+        {
+            "workspace_id": workspace_id,
+            "contact_id": ObjectId(contact_id),
+            "status": MessageStatus.SCHEDULED.value,
+            "exit_event_name": event_name,
+        },
+        {"$set": {"status": MessageStatus.CANCELLED.value}, "$unset": {"once_key": ""}},
+    )
+
+
+def _selection(
+    workspace_id: str, contact_id: str | None, rule_id: str | None, status: MessageStatus | None
+) -> dict[str, Any]:
+    query: dict[str, Any] = {"workspace_id": workspace_id}
+    if contact_id is not None:
+        query["contact_id"] = object_id(contact_id)
+    if rule_id is not None:
+        query["rule_id"] = rule_id
+    if status is not None:
+        query["status"] = status.value
+    return query
+
+
+async def find_messages(
+    store: Store,
+    *,
+    workspace_id: str,
+    contact_id: str | None,
+    rule_id: str | None,
+    status: MessageStatus | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Message]:
+    """Newest first, (created_at, _id) descending, strictly after `before`."""
+    query = _selection(workspace_id, contact_id, rule_id, status)
+    if before is not None:
+        at, last = before
+        query["$or"] = [
+            {"created_at": {"$lt": at}},
+            {"created_at": at, "_id": {"$lt": object_id(last)}},
+        ]
+    docs = await store.collection("messages").find(
+        query, sort=[("created_at", -1), ("_id", -1)], limit=limit
+    )
+    return [_message(doc) for doc in docs]
+
+
+async def count_messages(
+    store: Store,
+    *,
+    workspace_id: str,
+    contact_id: str | None,
+    rule_id: str | None,
+    status: MessageStatus | None,
+) -> int:
+    return await store.collection("messages").count(
+        _selection(workspace_id, contact_id, rule_id, status)
+    )
+
+
+async def delete_messages_of(store: Store, *, workspace_id: str, contact_ids: Sequence[str]) -> int:
+    return await store.collection("messages").delete_many(
+        {"workspace_id": workspace_id, "contact_id": {"$in": [ObjectId(c) for c in contact_ids]}}
+    )
