@@ -168,7 +168,9 @@ async def test_a_thousand_events_cost_a_handful_of_store_commands(
     assert spent <= 25
     assert spent == 5  # keys, contacts, contacts read back, raw events, catalog
     types = (await gql.data(EVENT_TYPES))["eventTypes"]
-    assert [(t["count"], t["contactCount"]) for t in types if t["name"] != "warm-up"] == [(200, 200)] * 5
+    assert [(t["count"], t["contactCount"]) for t in types if t["name"] != "warm-up"] == [
+        (200, 200)
+    ] * 5
 
 
 UPSERT_MANY = """
