@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +16,7 @@ from starlette.routing import Route
 from app.api.schema import build_schema
 from app.api.view import GraphQLView, Services
 from app.clock import Clock, SystemClock
+from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator, bootstrap
 from app.settings import Settings
@@ -23,7 +26,12 @@ from app.store.indexes import create_indexes
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
     settings = settings or Settings()
     services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
     schema = build_schema(max_http_batch_operations=settings.max_http_batch_operations)
@@ -39,7 +47,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             services.authenticator = Authenticator(
                 store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds
             )
-            yield
+            async with httpx.AsyncClient(transport=webhook_transport) as http:
+                services.scheduler = Scheduler(
+                    store=store, settings=settings, clock=services.clock, http=http
+                )
+                stop = asyncio.Event()
+                task = None
+                if settings.scheduler_enabled:
+                    task = asyncio.create_task(services.scheduler.run(stop))
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    if task is not None:
+                        await task
         finally:
             services.store = None
             await store.close()

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = None
     retention_days: int = Field(default=90, ge=1, le=3650)
     scheduler_interval_seconds: float = Field(default=10, gt=0)
+    # Off: no background scheduler in this process (tests drive it; or a separate worker).
+    scheduler_enabled: bool = True
     rate_limit_per_minute: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_metadata_keys: int = Field(default=20, ge=1, le=200)

@@ -34,6 +34,7 @@ def settings() -> Settings:
         # A fresh database per test on a real server, dropped afterwards.
         mongodb_database=f"tally_test_{RUN_ID}_{uuid.uuid4().hex[:8]}",
         admin_key=SecretStr(ADMIN_KEY),
+        scheduler_enabled=False,  # tests run the scheduler's rounds themselves
     )
 
 

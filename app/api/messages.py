@@ -200,6 +200,14 @@ class Message:
     def created_at(self) -> datetime:
         return self.model.created_at
 
+    @strawberry.field(description="Webhook deliveries tried so far.")
+    def attempts(self) -> int:
+        return self.model.attempts
+
+    @strawberry.field(description="Why the last webhook delivery failed (kept when FAILED).")
+    def last_error(self) -> str | None:
+        return self.model.last_error
+
 
 @strawberry.type
 class MessageEdge:

@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from app.api.context import Context
 from app.clock import Clock
 from app.domain.errors import RequestError
+from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator
 from app.services.messaging import RulesCache
@@ -31,6 +32,7 @@ class Services:
     store: Store | None = None
     authenticator: Authenticator | None = None
     rules_cache: RulesCache = field(default_factory=lambda: RulesCache(seconds=5))
+    scheduler: Scheduler | None = None
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

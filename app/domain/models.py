@@ -117,3 +117,5 @@ class Message:
     due_at: datetime
     sent_at: datetime | None
     created_at: datetime
+    last_error: str | None = None
+    attempts: int = 0

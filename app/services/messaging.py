@@ -69,11 +69,12 @@ class Messenger:
             )
             if sent >= spec.max_sends:
                 return
-        immediate = spec.delay_seconds == 0
+        # In-app messages without delay are sent at once; webhooks go through the scheduler.
+        immediate = spec.delay_seconds == 0 and spec.channel == "IN_APP"
         if (
             immediate
             and spec.audience is not None
-            and not await self._in_audience(rule, contact, now)
+            and not await self.in_audience(rule, contact, now)
         ):
             return
         subject, body = compose(rule, contact, event)
@@ -91,7 +92,7 @@ class Messenger:
             now=now,
         )
 
-    async def _in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
+    async def in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
         assert rule.spec.audience is not None
         audience = Audience(store=self._store, workspace=self._workspace)
         return await audience.count(rule.spec.audience, now=now, contact_id=contact.id) > 0

@@ -324,3 +324,13 @@ async def bounds_of(
         ]
     )
     return {row["_id"]: (row["first"], row["last"]) for row in rows}
+
+
+async def mark_audience_done(
+    store: Store, *, workspace_id: str, contact_ids: list[str], rule_id: str
+) -> None:
+    """These contacts had their message from an AUDIENCE rule: the rule skips them from now on."""
+    await store.collection("contacts").update_many(
+        {"workspace_id": workspace_id, "_id": {"$in": [ObjectId(c) for c in contact_ids]}},
+        {"$addToSet": {"audience_done": rule_id}},
+    )

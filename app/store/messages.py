@@ -27,6 +27,8 @@ def _message(doc: Doc) -> Message:
         due_at=doc["due_at"],
         sent_at=doc.get("sent_at"),
         created_at=doc["created_at"],
+        last_error=doc.get("last_error"),
+        attempts=doc.get("attempts", 0),
     )
 
 
@@ -151,3 +153,77 @@ async def delete_messages_of(store: Store, *, workspace_id: str, contact_ids: Se
     return await store.collection("messages").delete_many(
         {"workspace_id": workspace_id, "contact_id": {"$in": [ObjectId(c) for c in contact_ids]}}
     )
+
+
+async def due_messages(
+    store: Store, *, workspace_id: str, now: datetime, limit: int
+) -> list[tuple[Message, int]]:
+    """Scheduled messages due now and not claimed by a running delivery, with their attempts."""
+    docs = await store.collection("messages").find(
+        {
+            "workspace_id": workspace_id,
+            "status": MessageStatus.SCHEDULED.value,
+            "due_at": {"$lte": now},
+            "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}],
+        },
+        sort=[("due_at", 1)],
+        limit=limit,
+    )
+    return [(_message(doc), doc.get("attempts", 0)) for doc in docs]
+
+
+async def claim(
+    store: Store, *, workspace_id: str, message_id: str, now: datetime, until: datetime
+) -> bool:
+    """Take a due message for delivery; only one claimant wins."""
+    doc = await store.collection("messages").find_one_and_update(
+        {
+            "workspace_id": workspace_id,
+            "_id": object_id(message_id),
+            "status": MessageStatus.SCHEDULED.value,
+            "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}],
+        },
+        {"$set": {"claimed_until": until}},
+    )
+    return doc is not None
+
+
+async def settle(
+    store: Store,
+    *,
+    workspace_id: str,
+    message: Message,
+    status: MessageStatus,
+    now: datetime,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    attempts: int | None = None,
+) -> None:
+    """The end of a delivery attempt: SENT, CANCELLED, FAILED (with the reason), or
+    SCHEDULED again at `retry_at`."""
+    update: dict[str, Any] = {"$set": {"status": status.value, "claimed_until": None}}
+    if status is MessageStatus.SENT:
+        update["$set"]["sent_at"] = now
+    if status in (MessageStatus.CANCELLED, MessageStatus.FAILED):
+        update["$unset"] = {"once_key": ""}
+    if error is not None:
+        update["$set"]["last_error"] = error
+    if retry_at is not None:
+        update["$set"]["due_at"] = retry_at
+    if attempts is not None:
+        update["$set"]["attempts"] = attempts
+    await store.collection("messages").update_one(
+        {"workspace_id": workspace_id, "_id": object_id(message.id)}, update
+    )
+    if status is MessageStatus.SENT:
+        await store.collection("message_rules").update_one(
+            {"workspace_id": workspace_id, "_id": object_id(message.rule_id)},
+            {"$inc": {"sent_count": 1}},
+        )
+
+
+async def last_error(store: Store, *, workspace_id: str, message_id: str) -> str | None:
+    doc = await store.collection("messages").find_one(
+        {"workspace_id": workspace_id, "_id": object_id(message_id)}
+    )
+    return doc.get("last_error") if doc else None

@@ -109,3 +109,8 @@ async def use_key(store: Store, *, secret: str, now: datetime) -> ApiKey | None:
         {"$set": {"last_used_at": now}},
     )
     return _api_key(doc) if doc else None
+
+
+async def all_workspaces(store: Store) -> list[Workspace]:
+    docs = await store.collection("workspaces").find({}, sort=[("_id", 1)], limit=0)
+    return [_workspace(doc) for doc in docs]

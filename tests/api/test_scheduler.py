@@ -1,0 +1,178 @@
+"""The scheduler: delayed messages, AUDIENCE rules, signed webhooks with retries, one sender."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.clock import ManualClock
+from app.messaging.scheduler import Scheduler, retry_delay
+from app.server import create_app
+from app.settings import Settings
+from app.store.workspaces import get_workspace
+from tests.api.test_message_rules import create
+from tests.api.test_messages import messages, sent_counts
+from tests.api.test_track_event import track
+from tests.helpers import GraphQL
+
+HOOK = "https://hooks.example.com/tally"
+
+
+class Receiver:
+    """A webhook endpoint: records what it receives, answers `status`."""
+
+    def __init__(self) -> None:
+        self.received: list[httpx.Request] = []
+        self.status = 200
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(request)
+        return httpx.Response(self.status)
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, clock: ManualClock, receiver: Receiver
+) -> AsyncIterator[Starlette]:
+    app = create_app(settings, clock=clock, webhook_transport=httpx.MockTransport(receiver.handle))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def scheduler(app: Starlette) -> Scheduler:
+    found: Scheduler = app.state.services.scheduler
+    return found
+
+
+async def test_a_delayed_message_is_sent_when_due(
+    gql: GraphQL, app: Starlette, clock: ManualClock
+) -> None:
+    await create(gql, {
+        "name": "Cart reminder", "trigger": {"kind": "EVENT", "eventName": "added-to-cart"},
+        "delaySeconds": 3600, "exitEventName": "purchased",
+        "content": {"channel": "IN_APP", "body": "Still thinking?"},
+    })  # fmt: skip
+    await track(gql, name="added-to-cart", contact={"userId": "ada"})
+    await track(gql, name="added-to-cart", contact={"userId": "bob"})
+    await track(gql, name="purchased", contact={"userId": "bob"})
+    assert await scheduler(app).tick() == 0  # not due yet
+    clock.advance(timedelta(hours=1))
+    assert await scheduler(app).tick() == 1
+    [ada] = await messages(gql, contact={"userId": "ada"})
+    assert (ada["status"], ada["sentAt"]) == ("SENT", clock.now().isoformat())
+    assert [m["status"] for m in await messages(gql, contact={"userId": "bob"})] == ["CANCELLED"]
+    assert await sent_counts(gql) == {"Cart reminder": 1}
+    assert await scheduler(app).tick() == 0
+
+
+async def test_webhooks_are_signed_with_the_workspace_secret(
+    gql: GraphQL, app: Starlette, receiver: Receiver
+) -> None:
+    await create(gql, {
+        "name": "Upgrade hook", "trigger": {"kind": "EVENT", "eventName": "upgraded-plan"},
+        "content": {"channel": "WEBHOOK", "subject": "Upgrade", "body": "{{contact.userId}} upgraded", "webhookUrl": HOOK},
+    })  # fmt: skip
+    await track(gql, name="upgraded-plan", contact={"userId": "ada"})
+    [queued] = await messages(gql)
+    assert queued["status"] == "SCHEDULED"  # webhooks go out with the scheduler's next round
+    assert await scheduler(app).tick() == 1
+    [request] = receiver.received
+    assert str(request.url) == HOOK
+    body = json.loads(request.content)
+    assert body["message"]["body"] == "ada upgraded"
+    assert body["contact"]["userId"] == "ada"
+    assert body["rule"]["name"] == "Upgrade hook"
+    workspace = await get_workspace(app.state.services.store, workspace_id="default")
+    assert workspace is not None
+    fields = dict(part.split("=", 1) for part in request.headers["tally-signature"].split(","))
+    expected = hmac.new(
+        workspace.webhook_secret.encode(),
+        f"{fields['t']}.".encode() + request.content,
+        hashlib.sha256,
+    )
+    assert hmac.compare_digest(fields["v1"], expected.hexdigest())
+    assert [m["status"] for m in await messages(gql)] == ["SENT"]
+
+
+async def test_a_failing_webhook_is_retried_with_backoff_then_failed(
+    gql: GraphQL, app: Starlette, clock: ManualClock, receiver: Receiver
+) -> None:
+    receiver.status = 503
+    await create(gql, {
+        "name": "Flaky", "trigger": {"kind": "EVENT", "eventName": "signed-up"},
+        "content": {"channel": "WEBHOOK", "body": "hi", "webhookUrl": HOOK},
+    })  # fmt: skip
+    await track(gql, name="signed-up", contact={"userId": "ada"})
+    query = "{ messages { edges { node { status attempts lastError dueAt } } } }"
+    for attempt in range(1, 6):
+        assert await scheduler(app).tick() == 1
+        node = (await gql.data(query))["messages"]["edges"][0]["node"]
+        assert node["attempts"] == attempt
+        assert node["lastError"] == "HTTP 503"
+        if attempt < 5:
+            assert node["status"] == "SCHEDULED"
+            assert await scheduler(app).tick() == 0  # waits for its retry time
+            clock.advance(retry_delay(attempt))
+    assert node["status"] == "FAILED"
+    assert len(receiver.received) == 5
+    assert await sent_counts(gql) == {"Flaky": 0}
+
+
+async def test_an_audience_rule_reaches_each_matching_contact_once(
+    gql: GraphQL, app: Starlette
+) -> None:
+    for who in ("ada", "bob", "cy"):
+        await track(gql, name="signed-in", contact={"userId": who})
+    await track(gql, name="exported-pdf", contact={"userId": "bob"})
+    await create(gql, {
+        "name": "Try exports", "trigger": {"kind": "AUDIENCE"},
+        "audience": {"role": "USER", "event": {"name": "exported-pdf", "performed": False}},
+        "content": {"channel": "IN_APP", "body": "Did you know you can export, {{contact.userId}}?"},
+    })  # fmt: skip
+    await scheduler(app).tick()
+    await scheduler(app).tick()
+    assert sorted(m["contact"]["userId"] for m in await messages(gql)) == ["ada", "cy"]
+    assert {m["status"] for m in await messages(gql)} == {"SENT"}
+    await track(gql, name="signed-in", contact={"userId": "dee"})
+    await scheduler(app).tick()
+    await scheduler(app).tick()
+    assert sorted(m["contact"]["userId"] for m in await messages(gql)) == ["ada", "cy", "dee"]
+    assert await sent_counts(gql) == {"Try exports": 3}
+
+
+async def test_two_schedulers_never_send_a_message_twice(
+    gql: GraphQL, app: Starlette, clock: ManualClock, settings: Settings, receiver: Receiver
+) -> None:
+    await create(gql, {
+        "name": "Hook", "trigger": {"kind": "EVENT", "eventName": "ordered"}, "frequency": "EVERY_TIME",
+        "content": {"channel": "WEBHOOK", "body": "{{event.name}}", "webhookUrl": HOOK},
+    })  # fmt: skip
+    for i in range(10):
+        await track(gql, name="ordered", contact={"userId": f"u{i}"})
+    services = app.state.services
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle)) as http:
+        other = Scheduler(store=services.store, settings=settings, clock=clock, http=http)
+        first = scheduler(app)
+        results = await asyncio.gather(first.tick(), other.tick(), first.tick(), other.tick())
+        assert sum(results) == 10
+        # The lease lapses: the other instance takes over and finds nothing left to send.
+        clock.advance(timedelta(minutes=5))
+        assert await other.tick() == 0
+    assert len(receiver.received) == 10
+    assert len({json.loads(r.content)["message"]["id"] for r in receiver.received}) == 10
+    statuses: list[Any] = [m["status"] for m in await messages(gql, first=50)]
+    assert statuses == ["SENT"] * 10
