@@ -67,6 +67,8 @@ class Contact:
     summaries: dict[str, EventSummary] = field(default_factory=dict)
     # anonymousIds of leads merged into this user: events sent with them land here
     aliases: tuple[str, ...] = ()
+    # AUDIENCE rules that already gave this contact its message
+    audience_done: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Identity:
             await merges.move_events(
                 store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id
             )
+            await merges.move_messages(store, workspace_id=workspace_id, lead=lead, user_id=into.id)
             await merges.finish(store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id)
 
         await store.in_transaction(work)

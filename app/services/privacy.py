@@ -14,6 +14,7 @@ from app.domain.timestamps import days_before, format_iso
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
 from app.store import events as store_events
+from app.store import messages as store_messages
 from app.store.client import Store
 
 
@@ -39,6 +40,9 @@ class Privacy:
         async def work() -> int:
             events = await store_events.delete_events_of(
                 self._store, workspace_id=workspace_id, contact_id=contact.id
+            )
+            await store_messages.delete_messages_of(
+                self._store, workspace_id=workspace_id, contact_ids=[contact.id]
             )
             await store_contacts.delete_contact(
                 self._store, workspace_id=workspace_id, contact_id=contact.id

@@ -71,6 +71,7 @@ def to_contact(doc: Doc) -> Contact:
         last_seen_at=doc.get("last_seen_at"),
         custom_attributes=dict(doc.get("attrs") or {}),
         aliases=tuple(doc.get("aliases") or ()),
+        audience_done=tuple(doc.get("audience_done") or ()),
         summaries={
             name: EventSummary(
                 name=name, count=s["count"], first_at=s["first_at"], last_at=s["last_at"]

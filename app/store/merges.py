@@ -91,6 +91,30 @@ async def move_events(store: Store, *, workspace_id: str, lead_id: str, user_id:
     )
 
 
+async def move_messages(store: Store, *, workspace_id: str, lead: Contact, user_id: str) -> None:
+    """The lead's messages become the user's, so that a ONCE rule does not fire twice for
+    one person; when both already have one for a rule, the lead's stays as history only."""
+    messages = store.collection("messages")
+    lead_oid, user_oid = object_id(lead.id), object_id(user_id)
+    for doc in await messages.find(
+        {"workspace_id": workspace_id, "contact_id": lead_oid, "once_key": {"$type": "string"}},
+        limit=0,
+    ):
+        moved = f"{doc['rule_id']}:{user_id}"
+        try:
+            await messages.update_one({"_id": doc["_id"]}, {"$set": {"once_key": moved}})
+        except DuplicateKeyError:
+            await messages.update_one({"_id": doc["_id"]}, {"$unset": {"once_key": ""}})
+    await messages.update_many(
+        {"workspace_id": workspace_id, "contact_id": lead_oid}, {"$set": {"contact_id": user_oid}}
+    )
+    if lead.audience_done:
+        await store.collection("contacts").update_one(
+            {"workspace_id": workspace_id, "_id": user_oid},
+            {"$addToSet": {"audience_done": {"$each": list(lead.audience_done)}}},
+        )
+
+
 async def finish(store: Store, *, workspace_id: str, lead_id: str, user_id: str) -> None:
     """Remove the lead and the markers that guarded the steps."""
     await store.collection("contacts").delete_one(

@@ -165,3 +165,23 @@ async def test_messages_page_with_cursors_and_filters(gql: GraphQL, clock: Manua
     assert seen == sorted(seen, reverse=True)
     assert await messages(gql, contact={"userId": "nobody"}) == []
     assert await gql.error_codes(MESSAGES, after="nope") == ["INVALID_CURSOR"]
+
+
+async def test_once_holds_across_a_lead_to_user_merge_and_deletion_removes_messages(
+    gql: GraphQL,
+) -> None:
+    await create(gql, {
+        "name": "Welcome", "trigger": {"kind": "EVENT", "eventName": "viewed-pricing"},
+        "content": {"channel": "IN_APP", "body": "Welcome!"},
+    })  # fmt: skip
+    await track(gql, name="viewed-pricing", contact={"anonymousId": "visitor-1"})
+    await track(gql, name="signed-in", contact={"userId": "ada"})
+    upsert = "mutation($i: ContactInput!) { upsertContact(input: $i) { userErrors { code } } }"
+    await gql.data(upsert, i={"ref": {"anonymousId": "visitor-1"}, "userId": "ada"})
+    [carried] = await messages(gql, contact={"userId": "ada"})
+    assert carried["contact"]["userId"] == "ada"
+    await track(gql, name="viewed-pricing", contact={"userId": "ada"})
+    assert len(await messages(gql, contact={"userId": "ada"})) == 1  # ONCE: not again
+    delete = "mutation($r: ContactRef!) { deleteContact(ref: $r) { userErrors { code } } }"
+    assert (await gql.data(delete, r={"userId": "ada"}))["deleteContact"]["userErrors"] == []
+    assert await messages(gql) == []
