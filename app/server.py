@@ -11,7 +11,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.api.schema import build_schema
 from app.api.view import GraphQLView, Services
@@ -49,7 +49,11 @@ def create_app(
             )
             async with httpx.AsyncClient(transport=webhook_transport) as http:
                 services.scheduler = Scheduler(
-                    store=store, settings=settings, clock=services.clock, http=http
+                    store=store,
+                    settings=settings,
+                    clock=services.clock,
+                    http=http,
+                    broker=services.broker,
                 )
                 stop = asyncio.Event()
                 task = None
@@ -83,6 +87,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

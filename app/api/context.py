@@ -9,9 +9,12 @@ from typing import TypeAlias
 
 import strawberry
 from starlette.requests import Request
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from app.clock import Clock
+from app.domain.errors import RequestError
+from app.messaging.broker import Broker
 from app.metrics import Metrics
 from app.services.audience import Audience
 from app.services.auth import Principal
@@ -31,13 +34,21 @@ ActivityKey = tuple[str, ActivityArgs]  # and the contact id
 
 @dataclass
 class Context:
-    request: Request
-    principal: Principal
+    request: Request | WebSocket
+    auth: Principal | None  # None only on a WebSocket until its connection_init is checked
     store: Store
     settings: Settings
     clock: Clock
     metrics: Metrics
     rules_cache: RulesCache
+    broker: Broker
+    connection_params: dict[str, object] | None = None  # a WebSocket's connection_init payload
+
+    @property
+    def principal(self) -> Principal:
+        if self.auth is None:
+            raise RequestError("UNAUTHENTICATED", "Send an API key first.")
+        return self.auth
 
     @cached_property
     def tracker(self) -> Tracker:
@@ -84,7 +95,10 @@ class Context:
     @cached_property
     def messenger(self) -> Messenger:
         return Messenger(
-            store=self.store, workspace=self.principal.workspace, cache=self.rules_cache
+            store=self.store,
+            workspace=self.principal.workspace,
+            cache=self.rules_cache,
+            broker=self.broker,
         )
 
     @cached_property

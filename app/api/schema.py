@@ -15,6 +15,7 @@ from app.api.extensions import CodedErrors, OperationTiming, is_unexpected
 from app.api.mutation import Mutation
 from app.api.query import Query
 from app.api.scalars import DATE_TIME
+from app.api.subscription import Subscription
 
 log = logging.getLogger("app.api")
 
@@ -36,6 +37,7 @@ def build_schema(*, max_http_batch_operations: int = 20) -> strawberry.Schema:
     return TallySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(
             scalar_map={datetime: DATE_TIME},
             batching_config={"max_operations": max_http_batch_operations},

@@ -10,13 +10,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from app.api.context import Context
 from app.clock import Clock
 from app.domain.errors import RequestError
+from app.messaging.broker import Broker
 from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
-from app.services.auth import Authenticator
+from app.services.auth import Authenticator, Principal
 from app.services.messaging import RulesCache
 from app.settings import Settings
 from app.store.client import Store
@@ -33,6 +36,7 @@ class Services:
     authenticator: Authenticator | None = None
     rules_cache: RulesCache = field(default_factory=lambda: RulesCache(seconds=5))
     scheduler: Scheduler | None = None
+    broker: Broker = field(default_factory=Broker)
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -51,16 +55,41 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Context:
         services = self.services
         assert services.store is not None
-        assert isinstance(request, Request)
+        if isinstance(request, Request):
+            principal = request.state.principal
+        else:  # a WebSocket: its upgrade headers, or later its connection_init payload
+            principal = await self._authenticate(request.headers.get("authorization"))
         return Context(
             request=request,
-            principal=request.state.principal,
+            auth=principal,
             store=services.store,
             settings=services.settings,
             clock=services.clock,
+            broker=services.broker,
             metrics=services.metrics,
             rules_cache=services.rules_cache,
         )
+
+    async def _authenticate(self, authorization: object) -> Principal | None:
+        assert self.services.authenticator is not None
+        if not isinstance(authorization, str):
+            return None
+        try:
+            return await self.services.authenticator.authenticate(authorization)
+        except RequestError:
+            return None
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: without a valid key in the upgrade headers or in
+        connection_init ({"Authorization": "Bearer <key>"}), the socket closes with 4403."""
+        if context.auth is None:
+            params = context.connection_params or {}
+            context.auth = await self._authenticate(
+                params.get("Authorization") or params.get("authorization")
+            )
+        if context.auth is None:
+            raise ConnectionRejectionError({"message": "An API key is needed."})
+        return UnsetType()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check size and key, then let Strawberry answer. The GraphiQL page needs no key."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -16,6 +17,7 @@ from app.domain.models import Message, MessageStatus, Workspace
 from app.domain.records import contact_record
 from app.domain.rules import Rule
 from app.domain.timestamps import format_iso
+from app.messaging.broker import Broker, contact_topic
 from app.messaging.delivery import post_webhook
 from app.services.audience import Audience
 from app.services.messaging import Messenger, RulesCache
@@ -40,12 +42,19 @@ def retry_delay(attempts: int) -> timedelta:
 
 class Scheduler:
     def __init__(
-        self, *, store: Store, settings: Settings, clock: Clock, http: httpx.AsyncClient
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        http: httpx.AsyncClient,
+        broker: Broker,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
         self._http = http
+        self._broker = broker
         self.holder = uuid.uuid4().hex
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -138,12 +147,16 @@ class Scheduler:
         if rule is None or not rule.spec.enabled or contact is None:
             await self._settle(workspace, message, now, MessageStatus.CANCELLED)
             return
-        messenger = Messenger(store=self._store, workspace=workspace, cache=RulesCache(seconds=0))
+        messenger = Messenger(
+            store=self._store, workspace=workspace, cache=RulesCache(seconds=0), broker=self._broker
+        )
         if rule.spec.audience is not None and not await messenger.in_audience(rule, contact, now):
             await self._settle(workspace, message, now, MessageStatus.CANCELLED)
             return
         if rule.spec.channel == "IN_APP":
             await self._settle(workspace, message, now, MessageStatus.SENT)
+            sent = replace(message, status=MessageStatus.SENT, sent_at=now)
+            self._broker.publish(workspace.id, contact_topic(contact.id), sent)
             return
         assert rule.spec.webhook_url is not None
         error = await post_webhook(

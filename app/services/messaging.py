@@ -12,6 +12,7 @@ from app.domain.messaging import compose, due_at, fired_by
 from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
 from app.domain.rules import Rule
 from app.domain.timestamps import format_iso, parse_date_time
+from app.messaging.broker import EVENTS_TOPIC, Broker, contact_topic
 from app.services.audience import Audience
 from app.store import messages as store_messages
 from app.store import rules as store_rules
@@ -39,13 +40,19 @@ class RulesCache:
 
 
 class Messenger:
-    def __init__(self, *, store: Store, workspace: Workspace, cache: RulesCache) -> None:
+    def __init__(
+        self, *, store: Store, workspace: Workspace, cache: RulesCache, broker: Broker
+    ) -> None:
         self._store = store
         self._workspace = workspace
         self._cache = cache
+        self._broker = broker
 
     async def on_events(self, recorded: list[tuple[Event, Contact]], now: datetime) -> None:
-        """After events were recorded: exit events cancel, triggering events fire their rules."""
+        """After events were recorded: live feeds hear them, exit events cancel, triggering
+        events fire their rules."""
+        for event, _ in recorded:
+            self._broker.publish(self._workspace.id, EVENTS_TOPIC, event)
         rules = await self._cache.rules(self._store, self._workspace.id)
         if not rules:
             return
@@ -78,7 +85,7 @@ class Messenger:
         ):
             return
         subject, body = compose(rule, contact, event)
-        await store_messages.add_message(
+        message = await store_messages.add_message(
             self._store,
             workspace_id=workspace_id,
             rule_id=rule.id,
@@ -91,6 +98,8 @@ class Messenger:
             exit_event_name=spec.exit_event_name,
             now=now,
         )
+        if message is not None and immediate:
+            self._broker.publish(workspace_id, contact_topic(contact.id), message)
 
     async def in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
         assert rule.spec.audience is not None

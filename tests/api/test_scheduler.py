@@ -165,7 +165,9 @@ async def test_two_schedulers_never_send_a_message_twice(
         await track(gql, name="ordered", contact={"userId": f"u{i}"})
     services = app.state.services
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle)) as http:
-        other = Scheduler(store=services.store, settings=settings, clock=clock, http=http)
+        other = Scheduler(
+            store=services.store, settings=settings, clock=clock, http=http, broker=services.broker
+        )
         first = scheduler(app)
         results = await asyncio.gather(first.tick(), other.tick(), first.tick(), other.tick())
         assert sum(results) == 10

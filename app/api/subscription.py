@@ -1,0 +1,65 @@
+"""Subscription root: in-app messages as they are sent, and the live feed of events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from app.api.context import Info
+from app.api.inputs import ContactRef
+from app.api.messages import Message
+from app.api.types import Event, request_error
+from app.domain import models
+from app.domain.errors import InvalidInput, RequestError
+from app.messaging.broker import EVENTS_TOPIC, contact_topic
+from app.services.contacts import event_names
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="In-app delivery: the contact's messages as they become SENT. Sent on this "
+        "instance: at once; on another: within TALLY_SCHEDULER_INTERVAL_SECONDS."
+    )
+    async def messages(
+        self, info: Info, contact: ContactRef, user_hash: str | None = None
+    ) -> AsyncGenerator[Message, None]:
+        ctx = info.context
+        try:
+            key = contact.ref().key("contact")
+        except InvalidInput as e:
+            raise request_error(e) from e
+        found = await ctx.contacts.get(key)
+        if found is None:
+            raise RequestError("CONTACT_NOT_FOUND", "No such contact.")
+        since, seen = ctx.clock.now(), set[str]()
+        with ctx.broker.listen(ctx.principal.workspace_id, contact_topic(found.id)) as queue:
+            while True:
+                try:
+                    fresh = [
+                        await asyncio.wait_for(queue.get(), ctx.settings.scheduler_interval_seconds)
+                    ]
+                except TimeoutError:  # what other instances sent meanwhile
+                    page = await ctx.messenger.page(
+                        contact_id=found.id, rule_id=None, status=models.MessageStatus.SENT,
+                        first=20, after=None,
+                    )  # fmt: skip
+                    fresh = [m for m, _ in reversed(page.items) if m.sent_at and m.sent_at >= since]
+                for message in fresh:
+                    if message.id not in seen:
+                        seen.add(message.id)
+                        yield Message(model=message)
+
+    @strawberry.subscription(description="Live feed of tracked events, on this instance.")
+    async def event_tracked(
+        self, info: Info, names: list[str] | None = None
+    ) -> AsyncGenerator[Event, None]:
+        ctx = info.context
+        wanted = event_names(names)
+        with ctx.broker.listen(ctx.principal.workspace_id, EVENTS_TOPIC) as queue:
+            while True:
+                event = await queue.get()
+                if wanted is None or event.name in wanted:
+                    yield Event(model=event)

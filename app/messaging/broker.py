@@ -1,0 +1,43 @@
+"""In-process fan-out of what happens now: sent in-app messages and tracked events.
+
+Subscribers on this instance hear at once; subscriptions also poll the store, so that what
+another instance sends reaches them within the scheduler interval."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+QUEUE_SIZE = 100
+
+
+class Broker:
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], set[asyncio.Queue[Any]]] = {}
+
+    @contextmanager
+    def listen(self, workspace_id: str, topic: str) -> Iterator[asyncio.Queue[Any]]:
+        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
+        key = (workspace_id, topic)
+        self._queues.setdefault(key, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues[key].discard(queue)
+            if not self._queues[key]:
+                del self._queues[key]
+
+    def publish(self, workspace_id: str, topic: str, item: Any) -> None:
+        for queue in self._queues.get((workspace_id, topic), ()):
+            if queue.full():  # a slow subscriber loses the oldest, never blocks the sender
+                queue.get_nowait()
+            queue.put_nowait(item)
+
+
+def contact_topic(contact_id: str) -> str:
+    return f"contact:{contact_id}"
+
+
+EVENTS_TOPIC = "events"
