@@ -17,13 +17,14 @@ from app.domain.errors import RequestError
 from app.messaging.broker import Broker
 from app.metrics import Metrics
 from app.services.audience import Audience
-from app.services.auth import Principal
+from app.services.auth import Authenticator, Principal
 from app.services.contacts import Contacts, Page
 from app.services.identity import Identity
 from app.services.messaging import Messenger, RulesCache
 from app.services.privacy import Privacy
 from app.services.rules import Rules
 from app.services.tracking import Tracker
+from app.services.workspaces import Workspaces
 from app.settings import Settings
 from app.store.client import Store
 
@@ -42,6 +43,7 @@ class Context:
     metrics: Metrics
     rules_cache: RulesCache
     broker: Broker
+    authenticator: Authenticator | None = None
     connection_params: dict[str, object] | None = None  # a WebSocket's connection_init payload
 
     @property
@@ -99,6 +101,16 @@ class Context:
             workspace=self.principal.workspace,
             cache=self.rules_cache,
             broker=self.broker,
+        )
+
+    @cached_property
+    def workspaces(self) -> Workspaces:
+        assert self.authenticator is not None
+        return Workspaces(
+            store=self.store,
+            settings=self.settings,
+            authenticator=self.authenticator,
+            workspace=self.principal.workspace,
         )
 
     @cached_property

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import strawberry
 
-from app.domain.models import ContactRole, MessageStatus
+from app.domain.models import ContactRole, KeyScope, MessageStatus
 
 strawberry.enum(ContactRole, description="USER: signed up (userId / email). LEAD: a visitor.")
 strawberry.enum(MessageStatus)
+strawberry.enum(
+    KeyScope,
+    name="ApiKeyScope",
+    description="ADMIN: everything in the workspace. PUBLISHABLE: trackEvent and upsertContact "
+    "for one contact, and its messages subscription.",
+)
 
-__all__ = ["ContactRole", "MessageStatus"]
+__all__ = ["ContactRole", "KeyScope", "MessageStatus"]

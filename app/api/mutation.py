@@ -8,6 +8,7 @@ import strawberry
 
 from app.api.audience import SegmentPayload, segment_json
 from app.api.context import Info
+from app.api.enums import KeyScope
 from app.api.filters import SegmentInput
 from app.api.inputs import ContactInput, ContactRef, TrackEventInput
 from app.api.messages import MessageRuleInput, MessageRulePayload
@@ -21,7 +22,10 @@ from app.api.payloads import (
     UpsertContactsPayload,
 )
 from app.api.types import Contact, Event, EventSummary, UserError, user_errors
-from app.domain.errors import InvalidInput, check_batch_size
+from app.api.workspaces import ApiKeyPayload, WorkspacePayload
+from app.domain.errors import InvalidInput, RequestError, check_batch_size
+from app.domain.errors import UserError as DomainUserError
+from app.services.auth import identity_problem
 
 
 @strawberry.type
@@ -29,7 +33,23 @@ class Mutation:
     @strawberry.mutation(description="Record one event for one contact (created if missing).")
     async def track_event(self, info: Info, input: TrackEventInput) -> TrackEventPayload:
         ctx = info.context
-        outcome = await ctx.tracker.track(input.request(), now=ctx.clock.now())
+        request = input.request()
+        try:
+            key = request.contact.key("contact")
+        except InvalidInput:
+            problem = None  # the tracker reports the bad ref with every other problem
+        else:
+            problem = identity_problem(ctx.principal, key, input.user_hash)
+        if problem is not None:
+            ctx.metrics.events_ingested.labels(result="rejected").inc()
+            return TrackEventPayload(
+                event=None,
+                contact=None,
+                summary=None,
+                duplicate=False,
+                user_errors=user_errors([problem]),
+            )
+        outcome = await ctx.tracker.track(request, now=ctx.clock.now())
         return TrackEventPayload(
             event=Event(model=outcome.event) if outcome.event else None,
             contact=Contact(model=outcome.contact) if outcome.contact else None,
@@ -125,6 +145,48 @@ class Mutation:
             user_errors=user_errors(deletion.errors),
         )
 
+    @strawberry.mutation(
+        description="A new workspace with its first admin key (the operator key, TALLY_ADMIN_KEY, "
+        "only)."
+    )
+    async def create_workspace(self, info: Info, name: str) -> WorkspacePayload:
+        ctx = info.context
+        if not ctx.principal.key.operator:
+            raise RequestError(
+                "FORBIDDEN", "Only the operator key (TALLY_ADMIN_KEY) creates workspaces."
+            )
+        return WorkspacePayload.of(await ctx.workspaces.create(name, now=ctx.clock.now()))
+
+    @strawberry.mutation(description="Identity verification on or off; the retention window.")
+    async def update_workspace(
+        self,
+        info: Info,
+        identity_verification: bool | None = None,
+        retention_days: int | None = None,
+    ) -> WorkspacePayload:
+        outcome = await info.context.workspaces.update(
+            identity_verification=identity_verification, retention_days=retention_days
+        )
+        return WorkspacePayload.of(outcome)
+
+    @strawberry.mutation(description="A new identity secret; user hashes made with the old fail.")
+    async def rotate_identity_secret(self, info: Info) -> WorkspacePayload:
+        return WorkspacePayload.of(await info.context.workspaces.rotate("identity_secret"))
+
+    @strawberry.mutation(description="A new webhook secret, used for signatures from now on.")
+    async def rotate_webhook_secret(self, info: Info) -> WorkspacePayload:
+        return WorkspacePayload.of(await info.context.workspaces.rotate("webhook_secret"))
+
+    @strawberry.mutation(description="A new key of this workspace; its secret is shown once.")
+    async def create_api_key(self, info: Info, name: str, scope: KeyScope) -> ApiKeyPayload:
+        ctx = info.context
+        return ApiKeyPayload.of(await ctx.workspaces.create_key(name, scope, now=ctx.clock.now()))
+
+    @strawberry.mutation(description="The key stops working at once on this instance.")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+        ctx = info.context
+        return ApiKeyPayload.of(await ctx.workspaces.revoke_key(id, now=ctx.clock.now()))
+
     @strawberry.mutation(description="Create an automatic message rule.")
     async def create_message_rule(self, info: Info, input: MessageRuleInput) -> MessageRulePayload:
         ctx = info.context
@@ -174,6 +236,20 @@ async def _upsert(info: Info, input: ContactInput) -> tuple[Contact | None, list
         key = input.ref.ref().key("ref")
     except InvalidInput as e:
         return None, user_errors(e.errors)
+    if not ctx.principal.is_admin:
+        problems = [
+            DomainUserError("FORBIDDEN_FIELD", "A publishable key may not set this field.", (name,))
+            for name, value in (
+                ("signedUpAt", input.signed_up_at),
+                ("lastSeenAt", input.last_seen_at),
+            )
+            if value is not None
+        ]
+        problem = identity_problem(
+            ctx.principal, key, input.user_hash, claims_user_id=input.user_id
+        )
+        if problems or problem:
+            return None, user_errors([*problems, *([problem] if problem else [])])
     outcome = await ctx.contacts.upsert(key, input.changes(), now=ctx.clock.now())
     return (
         Contact(model=outcome.contact) if outcome.contact else None,

@@ -12,6 +12,7 @@ from app.api.filters import ContactFilter, ContactOrder, as_json
 from app.api.inputs import ContactRef
 from app.api.messages import Message, MessageConnection, MessageEdge, MessageRule
 from app.api.types import Contact, EventType, PageInfo, Workspace, request_error
+from app.api.workspaces import ApiKey
 from app.domain.errors import InvalidInput
 
 
@@ -112,6 +113,10 @@ class Query:
     @strawberry.field(description="The catalog of event names this workspace has received.")
     async def event_types(self, info: Info) -> list[EventType]:
         return [EventType.from_model(t) for t in await info.context.contacts.event_types()]
+
+    @strawberry.field(description="The live keys of this workspace (secrets are never shown).")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        return [ApiKey(model=key) for key in await info.context.workspaces.keys()]
 
     @strawberry.field(description="The workspace of the calling key.")
     async def workspace(self, info: Info) -> Workspace:

@@ -15,6 +15,7 @@ from app.api.extensions import CodedErrors, OperationTiming, is_unexpected
 from app.api.mutation import Mutation
 from app.api.query import Query
 from app.api.scalars import DATE_TIME
+from app.api.scopes import KeyScopes
 from app.api.subscription import Subscription
 
 log = logging.getLogger("app.api")
@@ -47,5 +48,6 @@ def build_schema(*, max_http_batch_operations: int = 20) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=1000),
             CodedErrors,
             OperationTiming,
+            KeyScopes,
         ],
     )

@@ -14,6 +14,7 @@ from app.api.types import Event, request_error
 from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
 from app.messaging.broker import EVENTS_TOPIC, contact_topic
+from app.services.auth import identity_problem
 from app.services.contacts import event_names
 
 
@@ -31,6 +32,8 @@ class Subscription:
             key = contact.ref().key("contact")
         except InvalidInput as e:
             raise request_error(e) from e
+        if problem := identity_problem(ctx.principal, key, user_hash):
+            raise RequestError(problem.code, problem.message)
         found = await ctx.contacts.get(key)
         if found is None:
             raise RequestError("CONTACT_NOT_FOUND", "No such contact.")
@@ -57,6 +60,8 @@ class Subscription:
         self, info: Info, names: list[str] | None = None
     ) -> AsyncGenerator[Event, None]:
         ctx = info.context
+        if not ctx.principal.is_admin:
+            raise RequestError("FORBIDDEN", "The live event feed needs an admin key.")
         wanted = event_names(names)
         with ctx.broker.listen(ctx.principal.workspace_id, EVENTS_TOPIC) as queue:
             while True:

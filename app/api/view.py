@@ -66,6 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=services.settings,
             clock=services.clock,
             broker=services.broker,
+            authenticator=services.authenticator,
             metrics=services.metrics,
             rules_cache=services.rules_cache,
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
 
 from app.clock import Clock
-from app.domain.errors import RequestError
+from app.domain.errors import RequestError, UserError
 from app.domain.models import ApiKey, KeyScope, Workspace
+from app.domain.refs import ContactKey, RefKind
 from app.settings import Settings
 from app.store import workspaces as store_workspaces
 from app.store.client import Store
@@ -102,3 +105,41 @@ async def bootstrap(store: Store, *, settings: Settings, clock: Clock) -> Worksp
             now=now,
         )
     return workspace
+
+
+def user_hash(secret: str, value: str) -> str:
+    """Identity verification: lower-case hex HMAC-SHA256 of the userId (or email)."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def identity_problem(
+    principal: Principal,
+    key: ContactKey,
+    given_hash: str | None,
+    *,
+    claims_user_id: str | None = None,
+) -> UserError | None:
+    """Why a publishable key may not act as this contact, or None (admin keys may always)."""
+    if principal.is_admin:
+        return None
+    if key.kind is RefKind.ID:
+        return UserError(
+            "FORBIDDEN_REF",
+            "A publishable key names its contact by userId, email or anonymousId.",
+            ("contact", "id"),
+        )
+    workspace = principal.workspace
+    if not workspace.identity_verification:
+        return None
+    value = claims_user_id if key.kind is RefKind.ANONYMOUS_ID else key.value
+    if value is None:
+        return None  # a lead acting as itself
+    expected = user_hash(workspace.identity_secret, value)
+    if given_hash is None or not hmac.compare_digest(given_hash.lower(), expected):
+        return UserError(
+            "INVALID_USER_HASH",
+            "Identity verification is on: userHash is the hex HMAC-SHA256 of the userId (or "
+            "email) keyed with the workspace's identity secret.",
+            ("userHash",),
+        )
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from app.domain.models import ApiKey, KeyScope, Workspace
 from app.store.client import Doc, Store
@@ -114,3 +115,32 @@ async def use_key(store: Store, *, secret: str, now: datetime) -> ApiKey | None:
 async def all_workspaces(store: Store) -> list[Workspace]:
     docs = await store.collection("workspaces").find({}, sort=[("_id", 1)], limit=0)
     return [_workspace(doc) for doc in docs]
+
+
+async def update_workspace(
+    store: Store, *, workspace_id: str, changes: dict[str, Any]
+) -> Workspace | None:
+    """Set these fields (identity_verification, retention_days, identity_secret, webhook_secret)."""
+    doc = await store.collection("workspaces").find_one_and_update(
+        {"_id": workspace_id}, {"$set": changes}
+    )
+    return _workspace(doc) if doc else None
+
+
+async def list_keys(store: Store, *, workspace_id: str) -> list[ApiKey]:
+    docs = await store.collection("api_keys").find(
+        {"workspace_id": workspace_id, "revoked_at": {"$exists": False}},
+        sort=[("created_at", 1), ("_id", 1)],
+        limit=0,
+    )
+    return [_api_key(doc) for doc in docs]
+
+
+async def revoke_key(
+    store: Store, *, workspace_id: str, key_id: str, now: datetime
+) -> ApiKey | None:
+    doc = await store.collection("api_keys").find_one_and_update(
+        {"workspace_id": workspace_id, "_id": key_id, "revoked_at": {"$exists": False}},
+        {"$set": {"revoked_at": now}},
+    )
+    return _api_key(doc) if doc else None
