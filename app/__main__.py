@@ -35,7 +35,7 @@ def serve(settings: Settings) -> None:
 def export_schema() -> None:
     from app.api.schema import build_schema
 
-    sys.stdout.write(build_schema().as_str() + "\n")
+    sys.stdout.write(build_schema(Settings()).as_str() + "\n")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -19,6 +21,7 @@ from app.clock import Clock, SystemClock
 from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator, bootstrap
+from app.services.rate_limits import RateLimiter
 from app.settings import Settings
 from app.store.client import open_store
 from app.store.indexes import create_indexes
@@ -34,7 +37,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or Settings()
     services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
-    schema = build_schema(max_http_batch_operations=settings.max_http_batch_operations)
+    schema = build_schema(settings)
     view = GraphQLView(schema, services=services)
 
     @contextlib.asynccontextmanager
@@ -46,6 +49,9 @@ def create_app(
             services.store = store
             services.authenticator = Authenticator(
                 store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds
+            )
+            services.rate_limiter = RateLimiter(
+                limit=settings.rate_limit_per_minute, store=None if store.embedded else store
             )
             async with httpx.AsyncClient(transport=webhook_transport) as http:
                 services.scheduler = Scheduler(
@@ -84,7 +90,19 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(services.metrics.render(), media_type=services.metrics.content_type)
 
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        )
     app = Starlette(
+        middleware=middleware,
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),

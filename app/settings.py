@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # this instance takes effect at once; on other instances within this many seconds.
     auth_cache_seconds: float = Field(default=5, ge=0)
     webhook_allow_private_hosts: bool = False
+    # Origins allowed to call the API from a browser (publishable keys in web pages).
+    cors_origins: list[str] = Field(default_factory=list)
+    max_query_depth: int = Field(default=15, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=5000, ge=100)
     log_level: str = "INFO"
 
     @property

@@ -7,7 +7,13 @@ from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -17,6 +23,7 @@ from app.api.query import Query
 from app.api.scalars import DATE_TIME
 from app.api.scopes import KeyScopes
 from app.api.subscription import Subscription
+from app.settings import Settings
 
 log = logging.getLogger("app.api")
 
@@ -34,17 +41,21 @@ class TallySchema(strawberry.Schema):
                 )
 
 
-def build_schema(*, max_http_batch_operations: int = 20) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
     return TallySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(
             scalar_map={datetime: DATE_TIME},
-            batching_config={"max_operations": max_http_batch_operations},
+            batching_config={"max_operations": settings.max_http_batch_operations},
         ),
         extensions=[
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=1000),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: ValidationCache(maxsize=1000),
             CodedErrors,
             OperationTiming,

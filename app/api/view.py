@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator, Principal
 from app.services.messaging import RulesCache
+from app.services.rate_limits import RateLimiter
 from app.settings import Settings
 from app.store.client import Store
 
@@ -37,6 +39,7 @@ class Services:
     rules_cache: RulesCache = field(default_factory=lambda: RulesCache(seconds=5))
     scheduler: Scheduler | None = None
     broker: Broker = field(default_factory=Broker)
+    rate_limiter: RateLimiter | None = None
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -121,6 +124,22 @@ class GraphQLView(GraphQL[Context, None]):
         except RequestError as e:
             await error_response(401, e.code, str(e))(scope, receive, send)
             return
+        assert self.services.rate_limiter is not None
+        verdict = await self.services.rate_limiter.hit(principal.key.id)
+        headers = {
+            "X-RateLimit-Limit": str(verdict.limit),
+            "X-RateLimit-Remaining": str(verdict.remaining),
+            "X-RateLimit-Reset": str(verdict.reset),
+        }
+        if not verdict.allowed:
+            retry = max(1, verdict.reset - int(time.time()))
+            limited = error_response(
+                429, "RATE_LIMITED", f"Too many requests for this key; retry in {retry} s."
+            )
+            limited.headers.update({**headers, "Retry-After": str(retry)})
+            await limited(scope, receive, send)
+            return
+        send = _with_headers(send, headers)
         scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, _replay(body), send)
 
@@ -161,6 +180,17 @@ def _malformed(request: Request, body: bytes) -> Response | None:
             "(or a list of them).",
         )
     return None
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 def _replay(body: bytes) -> Receive:

@@ -59,3 +59,6 @@ async def create_indexes(store: Store) -> None:
         # and hides expired events by query instead.
         await events.create_index([("expires_at", 1)], expireAfterSeconds=0)
         await keys.create_index([("expires_at", 1)], expireAfterSeconds=0)
+        await store.collection("rate_limits").create_index(
+            [("expires_at", 1)], expireAfterSeconds=0
+        )
