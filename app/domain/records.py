@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.metadata import to_json
-from app.domain.models import Contact, Event
+from app.domain.models import Contact, Event, Message
 from app.domain.timestamps import format_iso
 
 
@@ -46,4 +46,17 @@ def event_record(event: Event) -> dict[str, Any]:
         "occurredAt": format_iso(event.occurred_at),
         "receivedAt": format_iso(event.received_at),
         "metadata": {k: to_json(v) for k, v in event.metadata.items()},
+    }
+
+
+def message_record(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "ruleId": message.rule_id,
+        "status": message.status.value,
+        "subject": message.subject,
+        "body": message.body,
+        "dueAt": format_iso(message.due_at),
+        "sentAt": _iso(message.sent_at),
+        "createdAt": format_iso(message.created_at),
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.domain.errors import UserError
 from app.domain.models import Workspace
-from app.domain.records import contact_record, event_record
+from app.domain.records import contact_record, event_record, message_record
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before, format_iso
 from app.store import contacts as store_contacts
@@ -78,9 +78,19 @@ class Privacy:
             before=None,
             limit=0,
         )
+        messages = await store_messages.find_messages(
+            self._store,
+            workspace_id=workspace_id,
+            contact_id=contact.id,
+            rule_id=None,
+            status=None,
+            before=None,
+            limit=0,
+        )
         return {
             "exportedAt": format_iso(now),
             "workspace": workspace_id,
             "contact": contact_record(contact),
             "events": [event_record(event) for event in events],
+            "messages": [message_record(message) for message in messages],
         }

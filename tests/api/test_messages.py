@@ -182,6 +182,10 @@ async def test_once_holds_across_a_lead_to_user_merge_and_deletion_removes_messa
     assert carried["contact"]["userId"] == "ada"
     await track(gql, name="viewed-pricing", contact={"userId": "ada"})
     assert len(await messages(gql, contact={"userId": "ada"})) == 1  # ONCE: not again
+    export = (
+        await gql.data("query($r: ContactRef!) { contactExport(ref: $r) }", r={"userId": "ada"})
+    )["contactExport"]
+    assert [(m["status"], m["body"]) for m in export["messages"]] == [("SENT", "Welcome!")]
     delete = "mutation($r: ContactRef!) { deleteContact(ref: $r) { userErrors { code } } }"
     assert (await gql.data(delete, r={"userId": "ada"}))["deleteContact"]["userErrors"] == []
     assert await messages(gql) == []
