@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from app.cli.workspaces import add_parser as add_workspace_parser
 from app.settings import Settings
 from app.store.workspaces import DEFAULT_WORKSPACE_ID
 
@@ -70,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="USER_ID",
         help="only this user, with everything stored about them (one JSON document)",
     )
+    add_workspace_parser(commands)
     return root
 
 
@@ -95,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
                 check=args.check,
             )
         )
+    elif args.command == "workspace":
+        from app.cli.workspaces import run_workspace
+
+        return asyncio.run(run_workspace(settings, args))
     elif args.command == "export":
         from app.cli.commands import run_export
 

@@ -164,3 +164,16 @@ def test_export_of_one_contact_says_when_there_is_none() -> None:
     done = run_app("export", "--contact", "nobody")
     assert done.returncode == 1
     assert "no user 'nobody'" in done.stderr
+
+
+def test_the_workspace_command_creates_a_workspace_with_its_secrets() -> None:
+    done = run_app("workspace", "create", "Acme")
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert made["workspace"].startswith("ws_")
+    assert made["adminKey"].startswith("tly_sk_")
+    assert len(made["identitySecret"]) == len(made["webhookSecret"]) == 64
+    refused = run_app("workspace", "create-key", "page", "--workspace", "nope")
+    assert refused.returncode == 1
+    key = json.loads(run_app("workspace", "create-key", "page").stdout)
+    assert key["secret"].startswith("tly_pk_")
