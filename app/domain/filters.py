@@ -11,8 +11,9 @@ aggregation) and hands over as `window_counts`.
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,15 @@ _STANDARD_DATES = {
 _FILTER_KEYS = {"and", "or", "not", "role", "attribute", "event", "inSegment"}
 _FILTER_KEYS |= set(_STANDARD_STRINGS) | set(_STANDARD_DATES)
 _INT_OPS = {"eq": "$eq", "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+# IntFilter / FloatFilter operators, as Python comparisons
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 
 
 def _refuse(code: str, message: str, *path: str) -> InvalidInput:
@@ -244,15 +254,8 @@ def _int_conditions(value: Any, path: tuple[str, ...], *, floats: bool = False) 
 
 
 def _satisfied_by(conditions: Mapping[str, Any], number: float) -> bool:
-    checks = {
-        "$eq": lambda a, b: a == b,
-        "$ne": lambda a, b: a != b,
-        "$gt": lambda a, b: a > b,
-        "$gte": lambda a, b: a >= b,
-        "$lt": lambda a, b: a < b,
-        "$lte": lambda a, b: a <= b,
-    }
-    return all(checks[op](number, operand) for op, operand in conditions.items())
+    """Whether `number` meets compiled comparisons ({"$gt": 3, ...})."""
+    return all(COMPARISONS[op[1:]](number, operand) for op, operand in conditions.items())
 
 
 def _day_start(value: datetime) -> datetime:

@@ -6,19 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.filters import COMPARISONS
 from app.domain.metadata import Money, TypedValue
 from app.domain.models import Contact, Event
 from app.domain.rules import Rule
 from app.domain.templates import parse_template, render
-
-_NUMBER_OPS = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
 
 
 def fired_by(rules: Sequence[Rule], event: Event) -> list[Rule]:
@@ -64,7 +56,7 @@ def _number(spec: Mapping[str, Any], value: TypedValue | None) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return all(
-        _NUMBER_OPS[op](value, operand) for op, operand in spec.items() if operand is not None
+        COMPARISONS[op](value, operand) for op, operand in spec.items() if operand is not None
     )
 
 
