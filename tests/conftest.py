@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -38,14 +39,20 @@ def settings() -> Settings:
     )
 
 
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Starlette]:
-    app = create_app(settings, clock=clock)
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[Starlette]:
+    """The app with its lifespan; on a real server its test database is dropped after."""
     async with app.router.lifespan_context(app):
         yield app
-        if not settings.embedded:
-            store = app.state.services.store
+        store = app.state.services.store
+        if not store.embedded:
             await store.drop()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Starlette]:
+    async with running(create_app(settings, clock=clock)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from app.clock import ManualClock
 from app.server import create_app
 from app.settings import Settings
+from tests.conftest import running
 from tests.helpers import ADMIN_KEY, GraphQL
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -44,7 +45,7 @@ async def limited(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx
         ),
         clock=clock,
     )
-    async with app.router.lifespan_context(app):
+    async with running(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tally.test") as client:
             yield client

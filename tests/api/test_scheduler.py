@@ -22,6 +22,7 @@ from app.store.workspaces import get_workspace
 from tests.api.test_message_rules import create
 from tests.api.test_messages import messages, sent_counts
 from tests.api.test_track_event import track
+from tests.conftest import running
 from tests.helpers import GraphQL
 
 HOOK = "https://hooks.example.com/tally"
@@ -48,9 +49,9 @@ def receiver() -> Receiver:
 async def app(
     settings: Settings, clock: ManualClock, receiver: Receiver
 ) -> AsyncIterator[Starlette]:
-    app = create_app(settings, clock=clock, webhook_transport=httpx.MockTransport(receiver.handle))
-    async with app.router.lifespan_context(app):
-        yield app
+    transport = httpx.MockTransport(receiver.handle)
+    async with running(create_app(settings, clock=clock, webhook_transport=transport)) as started:
+        yield started
 
 
 def scheduler(app: Starlette) -> Scheduler:
