@@ -78,6 +78,28 @@ async def find_events(
     return {str(doc["_id"]): to_event(doc) for doc in docs}
 
 
+def _visible(
+    workspace_id: str,
+    contact: object,
+    visible_after: datetime,
+    names: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[str, Any]:
+    """Raw events of a contact (or `$in` contacts) inside the retention window and the range."""
+    occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
+    if until is not None:
+        occurred["$lt"] = until
+    query: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "contact_id": contact,
+        "occurred_at": occurred,
+    }
+    if names is not None:
+        query["name"] = {"$in": list(names)}
+    return query
+
+
 async def find_activity(
     store: Store,
     *,
@@ -91,16 +113,7 @@ async def find_activity(
     limit: int,
 ) -> list[Event]:
     """A contact's events newest first, (occurred_at, _id) descending, strictly after `before`."""
-    occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
-    if until is not None:
-        occurred["$lt"] = until
-    query: dict[str, Any] = {
-        "workspace_id": workspace_id,
-        "contact_id": ObjectId(contact_id),
-        "occurred_at": occurred,
-    }
-    if names is not None:
-        query["name"] = {"$in": list(names)}
+    query = _visible(workspace_id, ObjectId(contact_id), visible_after, names, since, until)
     if before is not None:
         at, last_id = before
         query["$or"] = [
@@ -141,16 +154,8 @@ async def recent_events(
     limit: int,
 ) -> dict[str, list[Event]]:
     """Each contact's newest events (at most `limit`), for a page of contacts: one aggregation."""
-    occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
-    if until is not None:
-        occurred["$lt"] = until
-    match: dict[str, Any] = {
-        "workspace_id": workspace_id,
-        "contact_id": {"$in": [ObjectId(c) for c in contact_ids]},
-        "occurred_at": occurred,
-    }
-    if names is not None:
-        match["name"] = {"$in": list(names)}
+    contacts = {"$in": [ObjectId(c) for c in contact_ids]}
+    match = _visible(workspace_id, contacts, visible_after, names, since, until)
     rows = await store.collection("events").aggregate(
         [
             {"$match": match},
