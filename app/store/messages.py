@@ -220,10 +220,3 @@ async def settle(
             {"workspace_id": workspace_id, "_id": object_id(message.rule_id)},
             {"$inc": {"sent_count": 1}},
         )
-
-
-async def last_error(store: Store, *, workspace_id: str, message_id: str) -> str | None:
-    doc = await store.collection("messages").find_one(
-        {"workspace_id": workspace_id, "_id": object_id(message_id)}
-    )
-    return doc.get("last_error") if doc else None
