@@ -20,7 +20,6 @@ from app.domain.timestamps import format_iso
 from app.messaging.broker import Broker, contact_topic
 from app.messaging.delivery import post_webhook
 from app.services.audience import Audience
-from app.services.messaging import Messenger, RulesCache
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import leases
@@ -147,10 +146,10 @@ class Scheduler:
         if rule is None or not rule.spec.enabled or contact is None:
             await self._settle(workspace, message, now, MessageStatus.CANCELLED)
             return
-        messenger = Messenger(
-            store=self._store, workspace=workspace, cache=RulesCache(seconds=0), broker=self._broker
-        )
-        if rule.spec.audience is not None and not await messenger.in_audience(rule, contact, now):
+        audience = rule.spec.audience
+        if audience is not None and not await Audience(
+            store=self._store, workspace=workspace
+        ).count(audience, now=now, contact_id=contact.id):
             await self._settle(workspace, message, now, MessageStatus.CANCELLED)
             return
         if rule.spec.channel == "IN_APP":

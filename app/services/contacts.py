@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.attributes import type_attributes
-from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
+from app.domain.cursors import check_page_size, decode_instant_cursor, encode_instant_cursor
 from app.domain.errors import InvalidInput, RequestError, UserError
 from app.domain.models import Contact, ContactRole, Event, EventType, Workspace
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefKind, check_identifier, normalize_email
-from app.domain.timestamps import days_before, format_iso, parse_date_time, to_utc_ms
+from app.domain.timestamps import days_before, to_utc_ms
 from app.services.identity import Identity
 from app.settings import Settings
 from app.store import contacts as store_contacts
@@ -48,7 +48,7 @@ class Page:
     has_next_page: bool
 
     def cursor(self, event: Event) -> str:
-        return encode_cursor(format_iso(event.occurred_at), event.id)
+        return encode_instant_cursor(event.occurred_at, event.id)
 
 
 class Contacts:
@@ -180,13 +180,7 @@ class Contacts:
         now: datetime,
     ) -> Page:
         first = check_page_size(first)
-        before = None
-        if after is not None:
-            at_text, last_id = decode_cursor(after, parts=2)
-            at = parse_date_time(at_text)
-            if at is None or store_contacts.object_id(last_id) is None:
-                raise RequestError("INVALID_CURSOR", "after is not a cursor this API returned.")
-            before = (at, last_id)
+        before = decode_instant_cursor(after) if after is not None else None
         events = await store_events.find_activity(
             self._store,
             workspace_id=self._workspace.id,

@@ -6,12 +6,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.domain.cursors import check_page_size, decode_cursor, encode_cursor
-from app.domain.errors import RequestError
+from app.domain.cursors import check_page_size, decode_instant_cursor, encode_instant_cursor
 from app.domain.messaging import compose, due_at, fired_by
 from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
 from app.domain.rules import Rule
-from app.domain.timestamps import format_iso, parse_date_time
 from app.messaging.broker import EVENTS_TOPIC, Broker, contact_topic
 from app.services.audience import Audience
 from app.store import messages as store_messages
@@ -81,7 +79,7 @@ class Messenger:
         if (
             immediate
             and spec.audience is not None
-            and not await self.in_audience(rule, contact, now)
+            and not await self._in_audience(rule, contact, now)
         ):
             return
         subject, body = compose(rule, contact, event)
@@ -101,7 +99,7 @@ class Messenger:
         if message is not None and immediate:
             self._broker.publish(workspace_id, contact_topic(contact.id), message)
 
-    async def in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
+    async def _in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
         assert rule.spec.audience is not None
         audience = Audience(store=self._store, workspace=self._workspace)
         return await audience.count(rule.spec.audience, now=now, contact_id=contact.id) > 0
@@ -116,13 +114,7 @@ class Messenger:
         after: str | None,
     ) -> MessagePage:
         first = check_page_size(first)
-        before = None
-        if after is not None:
-            at_text, last_id = decode_cursor(after, parts=2)
-            at = parse_date_time(at_text)
-            if at is None:
-                raise RequestError("INVALID_CURSOR", "after is not a cursor this API returned.")
-            before = (at, last_id)
+        before = decode_instant_cursor(after) if after is not None else None
         workspace_id = self._workspace.id
         found = await store_messages.find_messages(
             self._store,
@@ -140,7 +132,7 @@ class Messenger:
             rule_id=rule_id,
             status=status,
         )
-        items = [(m, encode_cursor(format_iso(m.created_at), m.id)) for m in found[:first]]
+        items = [(m, encode_instant_cursor(m.created_at, m.id)) for m in found[:first]]
         return MessagePage(items=items, has_next_page=len(found) > first, total=total)
 
 
