@@ -11,13 +11,16 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    selects that way too, and `$in` over strings and ObjectIds is a set lookup.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
-4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
+4. Every write walks the document to store dates as MongoDB does (UTC, milliseconds); that
+   walk takes the plain types our documents hold (dict, str, int, ObjectId...) at a glance and
+   leaves the rest to mongomock's own function.
+5. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
 
 All keep MongoDB's semantics and are applied once, to mongomock's classes, before the first
 client is made. `tests/unit/test_embedded_store.py` checks the semantics and fails when an
-upgrade makes the fourth one needless.
+upgrade makes the last one needless.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class _FieldIndex:
         self.value_of: dict[Any, Any] = {}
 
     def put(self, doc_id: Any, value: Any) -> None:
+        old = self.value_of.get(doc_id, _ABSENT)
+        if old is value or (type(old) is type(value) and old == value):
+            return  # mongomock reindexes after every write, most of which keep this field
         self.drop(doc_id)
         self.value_of[doc_id] = value
         if value is _ABSENT:
@@ -124,6 +130,19 @@ def _store_drop(self: CollectionStore) -> None:
     self.__dict__.pop("_tally_indexes", None)
 
 
+_PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
+
+
+def _patch_datetimes(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: _patch_datetimes(v) for k, v in value.items()}
+    return _original_patch_datetimes(value)
+
+
+_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_setitem = CollectionStore.__setitem__
 _original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
@@ -314,6 +333,7 @@ def _patch_mongomock() -> None:
     CollectionStore.__setitem__ = _store_setitem  # type: ignore[method-assign]
     CollectionStore.__delitem__ = _store_delitem  # type: ignore[method-assign]
     CollectionStore.drop = _store_drop  # type: ignore[method-assign]
+    helpers.patch_datetime_awareness_in_document = _patch_datetimes
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]

@@ -1,8 +1,10 @@
-"""The embedded store's two fixes keep MongoDB's semantics (app/store/embedded.py)."""
+"""The embedded store's fixes keep MongoDB's semantics (app/store/embedded.py)."""
 
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
@@ -148,3 +150,43 @@ async def test_or_queries_over_indexed_fields_keep_mongodb_matching() -> None:
     assert sorted([d["user_id"] async for d in contacts.find(query)]) == ["a", "b"]
     mixed = {"$or": [{"user_id": "a"}, {"role": "LEAD"}]}  # a branch without an index
     assert await contacts.count_documents(mixed) == 3
+
+
+async def test_dates_are_stored_as_mongodb_does_wherever_they_are() -> None:
+    things = embedded_client()["t"]["things"]
+    paris = timezone(timedelta(hours=1))
+    at = datetime(2026, 11, 28, 11, 0, 0, 123456, tzinfo=paris)
+    stored = datetime(2026, 11, 28, 10, 0, 0, 123000, tzinfo=UTC)
+    await things.insert_one(
+        {
+            "_id": "a",
+            "at": at,
+            "nested": {"at": at, "deeper": OrderedDict(at=at)},
+            "list": [at, {"at": at}],
+            "plain": ["x", 1, 2.5, True, None, ObjectId("0" * 24)],
+        }
+    )
+    found = await things.find_one({"_id": "a"})
+    assert found is not None
+    assert found["at"] == stored
+    assert found["at"].tzinfo is not None
+    assert found["nested"] == {"at": stored, "deeper": {"at": stored}}
+    assert found["list"] == [stored, {"at": stored}]
+    assert found["plain"] == ["x", 1, 2.5, True, None, ObjectId("0" * 24)]
+    assert await things.count_documents({"nested.at": {"$lt": at}}) == 0
+    assert await things.count_documents({"nested.at": {"$lte": at}}) == 1
+
+
+async def test_an_update_that_keeps_an_indexed_value_keeps_it_findable() -> None:
+    people = embedded_client()["t"]["people"]
+    await people.create_index([("ws", 1), ("plan", 1)])
+    await people.insert_one({"_id": 1, "ws": "w", "plan": "pro", "tags": ["a"]})
+    await people.update_one({"_id": 1}, {"$set": {"plan": "pro"}, "$push": {"tags": "b"}})
+    await people.update_one({"_id": 1}, {"$set": {"seen": 1}})
+    assert await people.count_documents({"ws": "w", "plan": "pro"}) == 1
+    await people.update_one({"_id": 1}, {"$set": {"plan": 1}})
+    assert await people.count_documents({"ws": "w", "plan": "pro"}) == 0
+    assert await people.count_documents({"ws": "w", "plan": 1}) == 1
+    await people.update_one({"_id": 1}, {"$set": {"plan": 1.5}})
+    assert await people.count_documents({"ws": "w", "plan": 1}) == 0
+    assert await people.count_documents({"ws": "w", "plan": 1.5}) == 1
