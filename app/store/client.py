@@ -105,6 +105,26 @@ class Collection:
             )
         return result
 
+    async def insert_new(self, documents: list[Doc]) -> set[int]:
+        """Insert each document (unordered); the indexes of those a unique index refused.
+
+        Inside a transaction a refused write aborts the transaction: DuplicateKeyError then goes
+        up to `Store.in_transaction`, which runs the work again in a new one.
+        """
+        if not documents:
+            return set()
+        try:
+            await self.insert_many(documents, ordered=False)
+        except BulkWriteError as e:
+            errors = e.details["writeErrors"]
+            refused = {error["index"] for error in errors if error["code"] == 11000}
+            if len(refused) != len(errors):
+                raise
+            if _session.get() is not None:
+                raise DuplicateKeyError(errors[0]["errmsg"], 11000, errors[0]) from e
+            return refused
+        return set()
+
     async def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
     ) -> UpdateResult:

@@ -1,7 +1,10 @@
 """Idempotency keys: the database decides which of two concurrent claims wins.
 
-Claims are upserts rather than inserts: a key seen before is then an answer, not a write
-error, which would abort the transaction the claim runs in.
+A claim is an insert, and the unique index on (workspace_id, key) refuses a key claimed before:
+that refusal, not a read, is what makes the key a duplicate. Inside a transaction a refusal
+would abort the transaction, so there the keys already stored are read first; a key claimed
+by a concurrent request in between still aborts it, and the work is run again (see
+`Store.in_transaction`), then seeing that key.
 """
 
 from __future__ import annotations
@@ -10,29 +13,32 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bson import ObjectId
-from pymongo import UpdateOne
 
 from app.store.client import Store
-
-
-def _claim(workspace_id: str, key: str, event_id: str, expires_at: datetime) -> UpdateOne:
-    return UpdateOne(
-        {"workspace_id": workspace_id, "key": key},
-        {"$setOnInsert": {"event_id": ObjectId(event_id), "expires_at": expires_at}},
-        upsert=True,
-    )
 
 
 async def claim_keys(
     store: Store, *, workspace_id: str, claims: dict[str, str], expires_at: datetime
 ) -> set[str]:
-    """Claim each key (key -> event id) in one bulk write; the keys that were new."""
+    """Claim each key (key -> event id); the keys that were new."""
     if not claims:
         return set()
+    collection = store.collection("idempotency_keys")
     keys = list(claims)
-    requests = [_claim(workspace_id, key, claims[key], expires_at) for key in keys]
-    upserted = await store.collection("idempotency_keys").bulk_upsert(requests)
-    return {keys[index] for index in upserted}
+    if store.in_session():
+        taken = await event_ids_for_keys(store, workspace_id=workspace_id, keys=keys)
+        keys = [key for key in keys if key not in taken]
+    documents = [
+        {
+            "workspace_id": workspace_id,
+            "key": key,
+            "event_id": ObjectId(claims[key]),
+            "expires_at": expires_at,
+        }
+        for key in keys
+    ]
+    refused = await collection.insert_new(documents)
+    return {key for index, key in enumerate(keys) if index not in refused}
 
 
 async def release_keys(store: Store, *, workspace_id: str, keys: Iterable[str]) -> None:

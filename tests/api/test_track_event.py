@@ -340,7 +340,7 @@ async def test_track_event_costs_at_most_four_store_commands(
     after = await store_commands(http)
     spent = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
     assert spent == {
-        ("idempotency_keys", "bulk_write"): 1,
+        ("idempotency_keys", "insert"): 1,
         ("contacts", "find_and_modify"): 1,
         ("events", "insert"): 1,
         ("event_types", "update"): 1,

@@ -103,7 +103,7 @@ async def test_bad_input_is_refused_with_its_code_and_nothing_stored(
     # An unknown id is only known once the key is claimed and the id matched nothing; the
     # claim is then released.
     tried = {
-        ("idempotency_keys", "bulk_write"),
+        ("idempotency_keys", "insert"),
         ("contacts", "find_and_modify"),
         ("idempotency_keys", "delete"),
     }
