@@ -8,6 +8,7 @@ from typing import TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from app.api.input_plans import planned
 from app.domain.events import TrackRequest
 from app.domain.refs import RefInput
 from app.services.contacts import ContactChanges
@@ -19,6 +20,7 @@ def _given(value: T | None) -> T | None:
     return None if value is strawberry.UNSET else value
 
 
+@planned
 @strawberry.input(
     one_of=True,
     description="Exactly one field. userId/email name a USER, anonymousId a LEAD (a visitor), "
@@ -39,6 +41,7 @@ class ContactRef:
         )
 
 
+@planned
 @strawberry.input
 class TrackEventInput:
     name: str = strawberry.field(
@@ -75,6 +78,7 @@ class TrackEventInput:
         )
 
 
+@planned
 @strawberry.input
 class ContactInput:
     ref: ContactRef = strawberry.field(description="Who; created when missing (unless by id).")
