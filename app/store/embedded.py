@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -38,11 +39,14 @@ from mongomock_motor import AsyncMongoMockClient
 
 _patched = False
 _ABSENT = object()
+_KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 
 
 class _FieldIndex:
-    """Document ids by the value one top-level field holds; lists and documents stay `always`
-    candidates (an array matches each value it holds)."""
+    """Document ids by the string or ObjectId one top-level field holds: the only values a
+    lookup asks for (see `_keys`). Lists and documents stay `always` candidates (an array
+    matches each value it holds); numbers, dates, booleans and null never equal a looked-up
+    value, so they are left out."""
 
     def __init__(self) -> None:
         self.ids: dict[Any, dict[Any, None]] = {}
@@ -53,24 +57,18 @@ class _FieldIndex:
         old = self.value_of.get(doc_id, _ABSENT)
         if old is value or (type(old) is type(value) and old == value):
             return  # mongomock reindexes after every write, most of which keep this field
-        self.drop(doc_id)
+        if old is not _ABSENT:
+            self.drop(doc_id)
         self.value_of[doc_id] = value
-        if value is _ABSENT:
-            return
-        try:
+        if type(value) in _KEYED:
             self.ids.setdefault(value, {})[doc_id] = None
-        except TypeError:  # unhashable: a list or a document
+        elif isinstance(value, (list, tuple, dict)):
             self.always[doc_id] = None
 
     def drop(self, doc_id: Any) -> None:
         value = self.value_of.pop(doc_id, _ABSENT)
         self.always.pop(doc_id, None)
-        if value is _ABSENT:
-            return
-        try:
-            bucket = self.ids.get(value)
-        except TypeError:
-            return
+        bucket = self.ids.get(value) if type(value) in _KEYED else None
         if bucket is not None:
             bucket.pop(doc_id, None)
             if not bucket:
@@ -139,6 +137,8 @@ def _patch_datetimes(value: Any) -> Any:
         return value
     if kind is dict:
         return {k: _patch_datetimes(v) for k, v in value.items()}
+    if kind is datetime and value.tzinfo is UTC:
+        return value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
     return _original_patch_datetimes(value)
 
 
@@ -163,17 +163,17 @@ def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
     for key, value in filter.items():
         if not isinstance(key, str) or key.startswith("$") or "." in key:
             return None
-        if type(value) not in (str, ObjectId):
+        if type(value) not in _KEYED:
             return None
     return list(filter.items())
 
 
 def _keys(value: Any) -> list[Any] | None:
     """The values an equality or `$in` on strings / ObjectIds asks for, else None."""
-    if type(value) in (str, ObjectId):
+    if type(value) in _KEYED:
         return [value]
     items = value.get("$in") if isinstance(value, dict) and list(value) == ["$in"] else None
-    if isinstance(items, list) and all(type(item) in (str, ObjectId) for item in items):
+    if isinstance(items, list) and all(type(item) in _KEYED for item in items):
         return list(items)
     return None
 
@@ -245,7 +245,7 @@ def _in(found: Any, wanted: Any) -> bool:
         return bool(_original_in(found, wanted))
     cached = _in_sets.get(id(wanted))
     if cached is None or cached[0] is not wanted:
-        plain = all(type(item) in (str, ObjectId) for item in wanted)
+        plain = all(type(item) in _KEYED for item in wanted)
         if len(_in_sets) > 256:
             _in_sets.clear()
         cached = _in_sets[id(wanted)] = (wanted, frozenset(wanted) if plain else frozenset())
@@ -286,14 +286,10 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         if partial is not None and not filter_applies(partial, new_data):
             continue
         lookup = next((f for f in fields if f in indexes and f != "workspace_id"), None)
-        value = new_data.get(lookup, _ABSENT) if lookup is not None else _ABSENT
-        others = None
-        if lookup is not None and value is not _ABSENT:
-            try:
-                others = _live(store, indexes[lookup].candidates(value))
-            except TypeError:  # an unhashable value: no bucket to look in
-                others = None
-        if others is None:
+        value = new_data.get(lookup) if lookup is not None else None
+        if lookup is not None and type(value) in _KEYED:
+            others = _live(store, indexes[lookup].candidates(value))
+        else:
             others = list(store._documents.values())
         for document in others:
             if _doc_key(document) == key:

@@ -190,3 +190,28 @@ async def test_an_update_that_keeps_an_indexed_value_keeps_it_findable() -> None
     await people.update_one({"_id": 1}, {"$set": {"plan": 1.5}})
     assert await people.count_documents({"ws": "w", "plan": 1}) == 0
     assert await people.count_documents({"ws": "w", "plan": 1.5}) == 1
+
+
+async def test_indexed_fields_holding_numbers_and_dates_keep_mongodb_matching() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("ws", 1), ("code", 1)], unique=True)
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    await things.insert_many(
+        [
+            {"ws": "w", "code": 7},
+            {"ws": "w", "code": at},
+            {"ws": "w", "code": "7"},
+            {"ws": "w", "code": ["x", "y"]},
+        ]
+    )
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"ws": "w", "code": 7})
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"ws": "w", "code": at})
+    assert await things.count_documents({"ws": "w", "code": 7}) == 1
+    assert await things.count_documents({"ws": "w", "code": at}) == 1
+    assert await things.count_documents({"ws": "w", "code": "7"}) == 1
+    assert await things.count_documents({"ws": "w", "code": {"$in": ["7", "y"]}}) == 2
+    await things.update_one({"code": 7}, {"$set": {"code": "z"}})
+    assert await things.count_documents({"ws": "w", "code": "z"}) == 1
+    assert await things.count_documents({"ws": "w", "code": 7}) == 0
