@@ -154,20 +154,24 @@ class Tracker:
         released = [e.idempotency_key for e in unknown.values() if e.idempotency_key]
         if released:
             await store_idempotency.release_keys(store, workspace_id=workspace_id, keys=released)
-        documents = {
-            index: store_events.event_document(
-                event_id=batch.event_ids[index],
+        events = {
+            index: Event(
+                id=batch.event_ids[index],
                 workspace_id=workspace_id,
                 contact_id=contacts[event.contact].id,
                 name=event.name,
                 occurred_at=event.occurred_at,
                 received_at=now,
                 metadata=event.metadata,
-                expires_at=expires_at,
             )
             for index, event in counted.items()
         }
-        await store_events.insert_events(store, documents=list(documents.values()))
+        await store_events.insert_events(
+            store,
+            documents=[
+                store_events.event_document(e, expires_at=expires_at) for e in events.values()
+            ],
+        )
         await store_event_types.record_event_types(
             store,
             workspace_id=workspace_id,
@@ -178,9 +182,7 @@ class Tracker:
         for index, event in counted.items():
             contact = contacts[event.contact]
             batch.outcomes[index] = TrackOutcome(
-                event=store_events.to_event(documents[index]),
-                contact=contact,
-                summary=contact.summaries[event.name],
+                event=events[index], contact=contact, summary=contact.summaries[event.name]
             )
 
     async def _explain_duplicates(self, batch: _Batch, *, now: datetime) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.domain.metadata import TypedValue, from_stored, to_stored
+from app.domain.metadata import from_stored, to_stored
 from app.domain.models import Event
 from app.store.client import Doc, Store
 from app.store.contacts import object_id
@@ -31,25 +31,15 @@ def new_event_id() -> str:
     return str(ObjectId())
 
 
-def event_document(
-    *,
-    event_id: str,
-    workspace_id: str,
-    contact_id: str,
-    name: str,
-    occurred_at: datetime,
-    received_at: datetime,
-    metadata: dict[str, TypedValue],
-    expires_at: datetime,
-) -> Doc:
+def event_document(event: Event, *, expires_at: datetime) -> Doc:
     return {
-        "_id": ObjectId(event_id),
-        "workspace_id": workspace_id,
-        "contact_id": ObjectId(contact_id),
-        "name": name,
-        "occurred_at": occurred_at,
-        "received_at": received_at,
-        "metadata": {k: to_stored(v) for k, v in metadata.items()},
+        "_id": ObjectId(event.id),
+        "workspace_id": event.workspace_id,
+        "contact_id": ObjectId(event.contact_id),
+        "name": event.name,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "metadata": {k: to_stored(v) for k, v in event.metadata.items()},
         "expires_at": expires_at,
     }
 
