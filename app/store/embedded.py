@@ -14,7 +14,10 @@ query engine over the whole collection, so a batch of N writes costs N full scan
 4. Every write walks the document to store dates as MongoDB does (UTC, milliseconds); that
    walk takes the plain types our documents hold (dict, str, int, ObjectId...) at a glance and
    leaves the rest to mongomock's own function.
-5. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
+5. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
+   `_id`, dates, unique indexes) without what it adds on every document: parsing a version
+   string, a TTL sweep (only when the collection has a TTL index) and two lock round trips.
+6. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
 
@@ -26,13 +29,13 @@ upgrade makes the last one needless.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bson import ObjectId
+from bson import BSON, ObjectId
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
-from mongomock.collection import BulkOperationBuilder, Collection
+from mongomock.collection import BulkOperationBuilder, Collection, _validate_data_fields
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore
 from mongomock_motor import AsyncMongoMockClient
@@ -81,18 +84,24 @@ class _FieldIndex:
         return len(self.ids.get(value, ())) + len(self.always)
 
 
-def _doc_key(document: dict[str, Any]) -> Any:
+def _doc_key(document: Mapping[str, Any]) -> Any:
     doc_id = document["_id"]
     return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
 
 
 def _indexed_fields(store: CollectionStore) -> set[str]:
-    return {
-        field
-        for spec in store.indexes.values()
-        for field, _ in spec["key"]
-        if "." not in field and field != "_id"
-    }
+    names = tuple(store.indexes)
+    cached = store.__dict__.get("_tally_fields")
+    if cached is None or cached[0] != names:
+        fields = {
+            field
+            for spec in store.indexes.values()
+            for field, _ in spec["key"]
+            if "." not in field and field != "_id"
+        }
+        cached = store.__dict__["_tally_fields"] = (names, fields)
+    fields_: set[str] = cached[1]
+    return fields_
 
 
 def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
@@ -126,6 +135,32 @@ def _store_delitem(self: CollectionStore, key: Any) -> None:
 def _store_drop(self: CollectionStore) -> None:
     _original_drop(self)
     self.__dict__.pop("_tally_indexes", None)
+    self.__dict__.pop("_tally_fields", None)
+
+
+def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = True) -> Any:
+    if session or not isinstance(data, MutableMapping):
+        return _original_insert(self, data, session, ordered)  # a list comes back one by one
+    if not all(isinstance(k, str) for k in data):
+        raise ValueError("Document keys must be strings")
+    _validate_data_fields(data)
+    BSON.encode(data)
+    if "_id" not in data:
+        data["_id"] = ObjectId()
+    store = self._store
+    key = _doc_key(data)
+    if store._ttl_indexes:
+        store._remove_expired_documents()
+    if key in store._documents:
+        raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+    document = _patch_datetimes(data)
+    store[key] = document
+    try:
+        self._ensure_uniques(document)
+    except DuplicateKeyError:
+        del store[key]
+        raise
+    return data["_id"]
 
 
 _PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
@@ -146,6 +181,7 @@ _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_setitem = CollectionStore.__setitem__
 _original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
+_original_insert = Collection._insert
 _original_iter_documents = Collection._iter_documents
 _original_aggregate = Collection.aggregate
 _original_in = filtering._in_op
@@ -330,6 +366,7 @@ def _patch_mongomock() -> None:
     CollectionStore.__delitem__ = _store_delitem  # type: ignore[method-assign]
     CollectionStore.drop = _store_drop  # type: ignore[method-assign]
     helpers.patch_datetime_awareness_in_document = _patch_datetimes
+    Collection._insert = _insert  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]

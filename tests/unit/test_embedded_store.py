@@ -5,12 +5,14 @@ from __future__ import annotations
 import inspect
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from bson import ObjectId
+from bson.errors import InvalidDocument
 from mongomock.collection import BulkOperationBuilder
 from pymongo import UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.store.embedded import embedded_client
 
@@ -215,3 +217,33 @@ async def test_indexed_fields_holding_numbers_and_dates_keep_mongodb_matching() 
     await things.update_one({"code": 7}, {"$set": {"code": "z"}})
     assert await things.count_documents({"ws": "w", "code": "z"}) == 1
     assert await things.count_documents({"ws": "w", "code": 7}) == 0
+
+
+async def test_inserts_refuse_what_mongodb_refuses_and_keep_the_rest() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("ws", 1), ("key", 1)], unique=True)
+    document: dict[str, Any] = {"ws": "w", "key": "a"}
+    await things.insert_one(document)
+    assert isinstance(document["_id"], ObjectId)  # filled in, as PyMongo does
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"_id": document["_id"], "ws": "w", "key": "other"})
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"ws": "w", "key": "a"})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"$set": 1})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"ws": "w", "key": "b", "nested": {"a\0b": 1}})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"ws": "w", "key": "c", "value": object()})
+    with pytest.raises(BulkWriteError) as refused:
+        await things.insert_many(
+            [{"ws": "w", "key": "d"}, {"ws": "w", "key": "a"}, {"ws": "w", "key": "e"}],
+            ordered=False,
+        )
+    assert [error["index"] for error in refused.value.details["writeErrors"]] == [1]
+    keys = [doc["key"] async for doc in things.find({}).sort("key")]
+    assert keys == ["a", "d", "e"]
+    stored = await things.find_one({"key": "d"})
+    assert stored is not None
+    stored["key"] = "changed"  # a copy: the store keeps its own
+    assert await things.count_documents({"key": "d"}) == 1
