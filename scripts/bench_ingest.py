@@ -1,7 +1,8 @@
 """Ingestion figures over real HTTP against `python -m app serve` on the embedded store.
 
 Prints the latency of trackEvent against /healthz, events per second of single trackEvent
-calls against trackEvents batches of 1,000, the store commands each costs (read from
+calls against trackEvents batches of 1,000 (in alternating rounds: `--events` single calls
+and `--batches` batches, one batch a round), the store commands each costs (read from
 /metrics), and the peak memory of `python -m app import` over growing files. Usage:
 
     .venv/bin/python scripts/bench_ingest.py [--events 1000] [--batches 5] [--import-lines 1000000]
@@ -10,6 +11,7 @@ calls against trackEvents batches of 1,000, the store commands each costs (read 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -61,34 +63,45 @@ def report(label: str, latencies: list[float]) -> None:
 
 
 def bench_http(url: str, *, events: int, batches: int) -> None:
+    """Single calls and batches in alternating rounds, so that the VM's slow and fast spells
+    fall on both."""
     headers = {"Authorization": f"Bearer {KEY}"}
+    size = 1000
     with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
         post(client, TRACK, {"input": event(-1)})  # warm-up: schema caches, key check
         print(f"embedded store, one client over HTTP, {USERS} users, 3 metadata values an event")
         report("GET /healthz", timed(events, lambda i: client.get("/healthz").raise_for_status()))
 
-        before = store_totals(client)
-        single = timed(events, lambda i: post(client, TRACK, {"input": event(i, key=f"s-{i}")}))
-        report("trackEvent + idempotencyKey", single)
-        after = store_totals(client)
-        single_commands = (after[0] - before[0]) / events
-        single_store = (after[1] - before[1]) / events
-        single_rate = events / sum(single)
+        def one(r: int, i: int) -> None:
+            post(client, TRACK, {"input": event(i, key=f"s-{r}-{i}")})
 
-        before = store_totals(client)
-        size = 1000
-
-        def batch(b: int) -> None:
+        def batch(b: int, _: int) -> None:
             inputs = [event(i, key=f"b-{b}-{i}") for i in range(size)]
             result = post(client, TRACK_MANY, {"inputs": inputs})["trackEvents"]
             if result["acceptedCount"] != size:
                 raise RuntimeError(result)
 
-        batch_times = timed(batches, batch)
-        after = store_totals(client)
-        batch_commands = (after[0] - before[0]) / batches
-        batch_store = (after[1] - before[1]) / (batches * size)
+        single: list[float] = []
+        batch_times: list[float] = []
+        single_totals = [0.0, 0.0]  # store commands, seconds in the store
+        batch_totals = [0.0, 0.0]
+        per_round = events // batches
+        for r in range(batches):
+            before = store_totals(client)
+            single += timed(per_round, functools.partial(one, r))
+            middle = store_totals(client)
+            batch_times += timed(1, functools.partial(batch, r))
+            after = store_totals(client)
+            for k in (0, 1):
+                single_totals[k] += middle[k] - before[k]
+                batch_totals[k] += after[k] - middle[k]
+        report("trackEvent + idempotencyKey", single)
+        singles = len(single)
+        single_rate = singles / sum(single)
         batch_rate = batches * size / sum(batch_times)
+        single_store = single_totals[1] / singles
+        batch_store = batch_totals[1] / (batches * size)
+        batch_commands = batch_totals[0] / batches
         print(
             f"{'trackEvents(1000)':<28} median {statistics.median(batch_times) * 1000:7.0f} ms"
             f"   per batch"
@@ -98,7 +111,7 @@ def bench_http(url: str, *, events: int, batches: int) -> None:
             f" ({batch_rate / single_rate:.1f}x)"
         )
         print(
-            f"store commands: {single_commands:.2f} per trackEvent, "
+            f"store commands: {single_totals[0] / singles:.2f} per trackEvent, "
             f"{batch_commands:.1f} per 1,000-event batch ({batch_commands / size:.4f} per event)"
         )
         single_own = 1 / single_rate - single_store

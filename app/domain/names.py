@@ -5,11 +5,14 @@ Anything that passes here is safe as a MongoDB field name: no `$` prefix, no `.`
 
 from __future__ import annotations
 
+import re
+
 from app.domain.errors import InvalidInput
 
 MAX_EVENT_NAME_LENGTH = 150
 MAX_KEY_LENGTH = 150
 _EVENT_NAME_PUNCTUATION = frozenset(" -_:/")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def normalize_event_name(raw: str) -> str:
@@ -41,6 +44,6 @@ def key_problem(key: str) -> str | None:
         return "A key may not start with '$'."
     if "." in key:
         return "A key may not contain '.'."
-    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+    if _CONTROL.search(key):
         return "A key may not contain control characters."
     return None

@@ -12,6 +12,7 @@ from app.domain.models import ContactRole
 MAX_IDENTIFIER_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_CONTROL = re.compile("[\x00-\x1f]")
 
 
 class RefKind(StrEnum):
@@ -76,7 +77,7 @@ def check_identifier(value: str, *, path: tuple[str, ...]) -> str:
             f"An identifier is a non-blank string of at most {MAX_IDENTIFIER_LENGTH} characters.",
             *path,
         )
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL.search(value):
         raise InvalidInput.one(
             "INVALID_CONTACT_REF", "An identifier holds no control characters.", *path
         )

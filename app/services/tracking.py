@@ -7,6 +7,7 @@ store picks the single-document form when there is one document.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -107,8 +108,8 @@ class Tracker:
             await self._store.in_transaction(lambda: self._record(batch, now=now))
             await self._explain_duplicates(batch, now=now)
         outcomes = [batch.outcomes[index] for index in range(len(requests))]
-        for outcome in outcomes:
-            self._metrics.events_ingested.labels(result=outcome.result).inc()
+        for result, count in Counter(outcome.result for outcome in outcomes).items():
+            self._metrics.events_ingested.labels(result=result).inc(count)
         recorded = [
             (o.event, o.contact)
             for o in outcomes
