@@ -16,7 +16,7 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    leaves the rest to mongomock's own function.
 5. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
    `_id`, dates, unique indexes) without what it adds on every document: parsing a version
-   string, a TTL sweep (only when the collection has a TTL index) and two lock round trips.
+   string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
 6. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
