@@ -34,6 +34,8 @@ def test_valid_keys(key: str) -> None:
     assert key_problem(key) is None
 
 
-@pytest.mark.parametrize("key", ["", "k" * 151, "$where", "a.b", "nul\x00", " padded", "tab\t", "del\x7f"])
+@pytest.mark.parametrize(
+    "key", ["", "k" * 151, "$where", "a.b", "nul\x00", " padded", "tab\t", "del\x7f"]
+)
 def test_invalid_keys(key: str) -> None:
     assert key_problem(key) is not None
