@@ -42,6 +42,13 @@ def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _duplicates_only(error: BulkWriteError) -> list[int] | None:
+    """The indexes of the writes a unique index refused, or None when any failed otherwise."""
+    errors = error.details["writeErrors"]
+    duplicates = [e["index"] for e in errors if e["code"] == 11000]
+    return duplicates if len(duplicates) == len(errors) else None
+
+
 class Collection:
     """One collection; every method is one call to the driver, counted."""
 
@@ -116,13 +123,13 @@ class Collection:
         try:
             await self.insert_many(documents, ordered=False)
         except BulkWriteError as e:
-            errors = e.details["writeErrors"]
-            refused = {error["index"] for error in errors if error["code"] == 11000}
-            if len(refused) != len(errors):
+            refused = _duplicates_only(e)
+            if refused is None:
                 raise
             if _session.get() is not None:
-                raise DuplicateKeyError(errors[0]["errmsg"], 11000, errors[0]) from e
-            return refused
+                first = e.details["writeErrors"][0]
+                raise DuplicateKeyError(first["errmsg"], 11000, first) from e
+            return set(refused)
         return set()
 
     async def update_one(
@@ -186,9 +193,8 @@ class Collection:
             result = await self.bulk_write(list(requests), ordered=False)
             return dict(result.upserted_ids or {})
         except BulkWriteError as e:
-            errors = e.details["writeErrors"]
-            lost = [error["index"] for error in errors if error["code"] == 11000]
-            if _session.get() is not None or len(lost) != len(errors):
+            lost = _duplicates_only(e)
+            if _session.get() is not None or lost is None:
                 raise
             await self.bulk_write([requests[i] for i in lost], ordered=False)
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
