@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.types.arguments import InputContext
-from strawberry.types.base import StrawberryOptional, StrawberryType, get_object_definition
+from strawberry.types.base import (
+    StrawberryObjectDefinition,
+    StrawberryOptional,
+    StrawberryType,
+    get_object_definition,
+)
 
 T = TypeVar("T", bound=type)
 
@@ -34,7 +39,7 @@ def planned(cls: T) -> T:
 
     def from_input(type_: type, value: Mapping[str, Any], context: InputContext) -> Any:
         if not plan:
-            plan.extend(_plan(definition.fields, definition, context))
+            plan.extend(_plan(definition, context))
         kwargs: dict[str, Any] = dict(nones)
         for graphql_name, python_name, field_type, as_is in plan:
             if graphql_name in value:
@@ -48,9 +53,9 @@ def planned(cls: T) -> T:
     return cls
 
 
-def _plan(fields: list[Any], definition: Any, context: InputContext) -> _Plan:
+def _plan(definition: StrawberryObjectDefinition, context: InputContext) -> _Plan:
     plan = []
-    for field in fields:
+    for field in definition.fields:
         field_type = field.resolve_type(type_definition=definition)
         inner = field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
         as_is = inner is not GlobalID and is_scalar(inner, context.scalar_registry)
