@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from app.domain.errors import RequestError
+from app.domain.storable import printable
 
 log = logging.getLogger("app.api")
 
@@ -24,7 +25,7 @@ def coded(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it: with extensions.code, server faults masked."""
     original = error.original_error
     if isinstance(original, RequestError):
-        code, message = original.code, str(original)
+        code, message = original.code, printable(str(original))
     elif is_unexpected(error):
         code, message = "INTERNAL_SERVER_ERROR", "Internal server error."
     else:

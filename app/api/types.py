@@ -14,6 +14,7 @@ from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
 from app.domain.errors import UserError as DomainUserError
 from app.domain.metadata import Link, Money, TypedValue, to_json
+from app.domain.storable import printable
 from app.services.contacts import Page, event_names
 
 
@@ -27,8 +28,11 @@ class UserError:
 
     @classmethod
     def from_domain(cls, error: DomainUserError) -> UserError:
+        # The path may name a key the caller sent that is not valid Unicode: shown escaped.
         return cls(
-            field=list(error.field) if error.field else None, message=error.message, code=error.code
+            field=[printable(p) for p in error.field] if error.field else None,
+            message=printable(error.message),
+            code=error.code,
         )
 
 

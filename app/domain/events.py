@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.errors import InvalidInput, UserError
-from app.domain.metadata import TypedValue, type_metadata, value_type
+from app.domain.metadata import TypedValue, to_stored, type_metadata, value_type
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefInput
+from app.domain.storable import storable_problems
 from app.domain.timestamps import check_occurred_at
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -64,6 +65,10 @@ def validate_event(request: TrackRequest, *, now: datetime, max_metadata_keys: i
                 ("idempotencyKey",),
             )
         )
+    # Last, so that nothing of an input that the store could not hold is ever written.
+    errors += storable_problems(
+        {"metadata": {k: to_stored(v) for k, v in metadata.items()}, "idempotencyKey": key}
+    )
     if errors or name is None or occurred_at is None or contact is None:
         raise InvalidInput(errors)
     return ValidEvent(name, contact, occurred_at, metadata, key)

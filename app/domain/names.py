@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from app.domain.errors import InvalidInput
+from app.domain.storable import text_problem
 
 MAX_EVENT_NAME_LENGTH = 150
 MAX_KEY_LENGTH = 150
@@ -46,4 +47,4 @@ def key_problem(key: str) -> str | None:
         return "A key may not contain '.'."
     if _CONTROL.search(key):
         return "A key may not contain control characters."
-    return None
+    return text_problem(key)

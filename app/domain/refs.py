@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from app.domain.errors import InvalidInput
 from app.domain.models import ContactRole
+from app.domain.storable import check_text
 
 MAX_IDENTIFIER_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
@@ -71,6 +72,7 @@ def contact_key(ref: RefInput, *, path: tuple[str, ...]) -> ContactKey:
 
 
 def check_identifier(value: str, *, path: tuple[str, ...]) -> str:
+    check_text(value, code="INVALID_TEXT", path=path)
     if not value.strip() or len(value) > MAX_IDENTIFIER_LENGTH:
         raise InvalidInput.one(
             "INVALID_CONTACT_REF",
@@ -85,6 +87,7 @@ def check_identifier(value: str, *, path: tuple[str, ...]) -> str:
 
 
 def normalize_email(value: str, *, path: tuple[str, ...]) -> str:
+    check_text(value, code="INVALID_TEXT", path=path)
     email = value.strip().lower()
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidInput.one("INVALID_EMAIL", f"{value!r} is not an email address.", *path)

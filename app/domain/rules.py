@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from app.domain.errors import InvalidInput, UserError
 from app.domain.filters import metadata_conditions
 from app.domain.names import normalize_event_name
+from app.domain.storable import storable_problems
 from app.domain.templates import parse_template
 
 MAX_RULE_NAME = 200
@@ -115,6 +116,14 @@ def check_rule(spec: RuleSpec, *, allow_private_hosts: bool) -> RuleSpec:
         refuse(
             "INVALID_CONTENT", "webhookUrl belongs to the WEBHOOK channel.", "content", "webhookUrl"
         )
+    errors += storable_problems(
+        {
+            "name": spec.name,
+            "trigger": {"eventName": spec.event_name, "metadata": spec.metadata},
+            "exitEventName": spec.exit_event_name,
+            "content": {"subject": spec.subject, "body": spec.body, "webhookUrl": spec.webhook_url},
+        }
+    )
     if errors:
         raise InvalidInput(errors)
     return replace(spec, event_name=trigger_event, exit_event_name=exit_event)

@@ -12,6 +12,7 @@ from app.domain.cursors import check_page_size
 from app.domain.errors import InvalidInput, RequestError, UserError
 from app.domain.filters import Query, compile_contact_filter, window_match, windows_of
 from app.domain.models import Contact, Segment, Workspace
+from app.domain.storable import check_storable, storable_problems
 from app.store import contacts as store_contacts
 from app.store import events as store_events
 from app.store import segments as store_segments
@@ -61,6 +62,7 @@ class Audience:
 
     async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Query:
         """The contacts query for a filter; InvalidInput when the filter is refused."""
+        check_storable(filter, path=("filter",))  # a real server cannot even read such a query
         segments = await self._segment_filters(filter)
         retention = self._workspace.retention_days
         windows = sorted(
@@ -136,7 +138,7 @@ class Audience:
     async def _check(
         self, name: str, filter: dict[str, Any], *, segment_id: str | None, now: datetime
     ) -> list[UserError]:
-        errors = []
+        errors = storable_problems(name, path=("name",))
         if not name.strip() or len(name) > MAX_SEGMENT_NAME:
             errors.append(
                 UserError(
@@ -152,7 +154,9 @@ class Audience:
         self, filter: dict[str, Any], *, segment_id: str | None = None, now: datetime
     ) -> list[UserError]:
         """What is wrong with a filter about to be saved (as a segment or an audience)."""
-        errors: list[UserError] = []
+        errors = storable_problems(filter, path=("filter",))
+        if errors:
+            return errors
         segments = {s.id: s.filter for s in await self.segments()}
         if segment_id is not None:
             segments[segment_id] = filter

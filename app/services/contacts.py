@@ -13,6 +13,7 @@ from app.domain.errors import InvalidInput, RequestError, UserError
 from app.domain.models import Contact, ContactRole, Event, EventType, Workspace
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefKind, check_identifier, normalize_email
+from app.domain.storable import storable_problems
 from app.domain.timestamps import days_before, to_utc_ms
 from app.services.identity import Identity
 from app.settings import Settings
@@ -164,6 +165,7 @@ class Contacts:
             )
         except InvalidInput as e:
             errors += e.errors
+        errors += storable_problems({"name": changes.name, "customAttributes": attributes})
         if errors:
             raise InvalidInput(errors)
         return fields, attributes

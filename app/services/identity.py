@@ -77,10 +77,21 @@ class Identity:
         )
 
     async def convert(
-        self, lead: Contact, *, user_id: str, email: str | None, now: datetime
+        self,
+        lead: Contact,
+        *,
+        user_id: str,
+        email: str | None,
+        now: datetime,
+        by_email: bool = True,
+        retry: bool = True,
     ) -> tuple[Contact | None, list[UserError]]:
-        """Setting userId on a lead: merge into the user with that userId (or email), else the
-        lead becomes that user."""
+        """Setting userId on a lead: merge into the user with that userId (or with the email
+        sent, else the lead's own), else the lead becomes that user.
+
+        `by_email` False (a publishable key whose hash covers the userId only): a user found by
+        email is never reached; the conversion is refused with EMAIL_TAKEN instead."""
+        email = email or lead.email
         user = await self._get(ContactKey(RefKind.USER_ID, user_id))
         if user is None and email is not None:
             user = await self._get(ContactKey(RefKind.EMAIL, email))
@@ -88,6 +99,8 @@ class Identity:
                 return None, [
                     _error("USER_ID_TAKEN", "This email belongs to another userId.", "email")
                 ]
+            if user is not None and not by_email:
+                return None, [_EMAIL_TAKEN]
         if user is not None:
             merged = await self._merge(lead, user)
             if merged is not None and merged.user_id is None:
@@ -105,6 +118,21 @@ class Identity:
             await merges.convert_in_place(
                 self._store, workspace_id=self._workspace.id, lead_id=lead.id, user_id=user_id
             )
-        except store_contacts.UniqueFieldTaken:  # a user with this userId appeared meanwhile
-            return await self.convert(lead, user_id=user_id, email=email, now=now)
+        except store_contacts.UniqueFieldTaken:
+            # A user with this userId or email appeared meanwhile: decide again, once.
+            if not retry:
+                return None, [
+                    _error("CONTACT_CONFLICT", "This change conflicts with another contact.")
+                ]
+            return await self.convert(
+                lead, user_id=user_id, email=email, now=now, by_email=by_email, retry=False
+            )
         return await self._get(ContactKey(RefKind.USER_ID, user_id)), []
+
+
+_EMAIL_TAKEN = UserError(
+    "EMAIL_TAKEN",
+    "A user has this email; with identity verification on, a publishable key reaches a user "
+    "only through the identity its userHash covers.",
+    ("email",),
+)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from app.domain.errors import UserError
 from app.domain.models import ApiKey, KeyScope, Workspace
+from app.domain.storable import text_problem
 from app.services.auth import Authenticator
 from app.settings import Settings
 from app.store import workspaces as store_workspaces
@@ -40,6 +41,8 @@ class KeyOutcome:
 def _name_problem(name: str) -> UserError | None:
     if not name.strip() or len(name) > MAX_NAME:
         return UserError("INVALID_NAME", f"A name has 1 to {MAX_NAME} characters.", ("name",))
+    if problem := text_problem(name):
+        return UserError("INVALID_TEXT", problem, ("name",))
     return None
 
 
