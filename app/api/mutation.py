@@ -25,7 +25,7 @@ from app.api.types import Contact, Event, EventSummary, UserError, user_errors
 from app.api.workspaces import ApiKeyPayload, WorkspacePayload
 from app.domain.errors import InvalidInput, RequestError, check_batch_size
 from app.domain.errors import UserError as DomainUserError
-from app.services.auth import identity_problem
+from app.services.auth import identity_problem, may_reach_users_by_email
 
 
 @strawberry.type
@@ -39,7 +39,7 @@ class Mutation:
         except InvalidInput:
             problem = None  # the tracker reports the bad ref with every other problem
         else:
-            problem = identity_problem(ctx.principal, key, input.user_hash)
+            problem = await identity_problem(ctx.principal, key, input.user_hash, store=ctx.store)
         if problem is not None:
             ctx.metrics.events_ingested.labels(result="rejected").inc()
             return TrackEventPayload(
@@ -245,12 +245,17 @@ async def _upsert(info: Info, input: ContactInput) -> tuple[Contact | None, list
             )
             if value is not None
         ]
-        problem = identity_problem(
-            ctx.principal, key, input.user_hash, claims_user_id=input.user_id
+        problem = await identity_problem(
+            ctx.principal, key, input.user_hash, store=ctx.store, claims_user_id=input.user_id
         )
         if problems or problem:
             return None, user_errors([*problems, *([problem] if problem else [])])
-    outcome = await ctx.contacts.upsert(key, input.changes(), now=ctx.clock.now())
+    outcome = await ctx.contacts.upsert(
+        key,
+        input.changes(),
+        now=ctx.clock.now(),
+        by_email=may_reach_users_by_email(ctx.principal),
+    )
     return (
         Contact(model=outcome.contact) if outcome.contact else None,
         user_errors(outcome.errors),

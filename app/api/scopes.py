@@ -1,5 +1,12 @@
-"""What a PUBLISHABLE key may do: trackEvent and upsertContact for one contact, and subscribe
-to that contact's messages. Everything else is FORBIDDEN, checked before anything runs."""
+"""What a PUBLISHABLE key may ask for: the one list, checked before anything runs.
+
+A publishable key is public (it ships in web pages), so it reports events and updates one
+contact, and never reads personal data back (email, name, attributes, summaries, activity,
+metadata). Every field it selects, on every type, through aliases, fragments and inline
+fragments, must be in PUBLISHABLE_READS; anything else refuses the whole operation with
+FORBIDDEN and nothing runs. To let publishable keys read something new (a message list, say),
+add its root field and the fields of its types here: nothing else decides it.
+"""
 
 from __future__ import annotations
 
@@ -7,68 +14,115 @@ from collections.abc import Iterator
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    get_named_type,
 )
+from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
-PUBLISHABLE = {
-    OperationType.MUTATION: {"trackEvent", "upsertContact"},
-    OperationType.SUBSCRIPTION: {"messages"},
+# GraphQL type name -> the fields a publishable key may select on it (`__typename` always).
+PUBLISHABLE_READS: dict[str, frozenset[str]] = {
+    "Mutation": frozenset({"trackEvent", "upsertContact"}),
+    "Subscription": frozenset({"messages"}),
+    "TrackEventPayload": frozenset({"event", "contact", "duplicate", "userErrors"}),
+    "ContactPayload": frozenset({"contact", "userErrors"}),
+    "UserError": frozenset({"field", "message", "code"}),
+    # The event as sent, without its metadata (a duplicate's original may be another's).
+    "Event": frozenset({"id", "name", "occurredAt", "receivedAt"}),
+    # Which contact, never who: no userId, email, name, attributes, summaries or activity.
+    "Contact": frozenset({"id"}),
+    # An in-app message is the contact's own; the person and the rule behind it are not.
+    "Message": frozenset({"id", "status", "subject", "body", "dueAt", "sentAt", "createdAt"}),
 }
 
 
-def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
+def forbidden_reads(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> list[str]:
+    """`Type.field` of every selection of the chosen operation a publishable key may not make.
+
+    Linear in the document: each fragment is read once, whatever the number of its spreads.
+    """
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [
-        o
-        for o in operations
-        if operation_name is None or (o.name and o.name.value == operation_name)
-    ]
-    names: set[str] = set()
-
-    def walk(selections: SelectionSetNode, seen: frozenset[str]) -> Iterator[str]:
+    operation = next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ),
+        None,
+    )
+    root = schema.get_root_type(operation.operation) if operation else None
+    if operation is None or root is None:
+        return []
+    refused: set[str] = set()
+    spread: set[str] = set()
+    pending: list[tuple[GraphQLNamedType, SelectionSetNode]] = [(root, operation.selection_set)]
+    while pending:
+        parent, selections = pending.pop()
+        allowed = PUBLISHABLE_READS.get(parent.name, frozenset())
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                yield selection.name.value
-            elif isinstance(selection, InlineFragmentNode):
-                yield from walk(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                if name in fragments and name not in seen:
-                    yield from walk(fragments[name].selection_set, seen | {name})
+                if name == "__typename":
+                    continue
+                if name not in allowed:
+                    refused.add(f"{parent.name}.{name}")
+                elif selection.selection_set is not None:
+                    child = _field_type(parent, name)
+                    if child is not None:
+                        pending.append((child, selection.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = schema.get_type(condition.name.value) if condition else parent
+                if inner is not None:
+                    pending.append((inner, selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None and fragment.name.value not in spread:
+                    spread.add(fragment.name.value)
+                    inner = schema.get_type(fragment.type_condition.name.value)
+                    if inner is not None:
+                        pending.append((inner, fragment.selection_set))
+    return sorted(refused)
 
-    for operation in chosen[:1]:
-        names.update(walk(operation.selection_set, frozenset()))
-    return names
+
+def _field_type(parent: GraphQLNamedType, name: str) -> GraphQLNamedType | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) and name in parent.fields:
+        named: GraphQLNamedType = get_named_type(parent.fields[name].type)
+        return named
+    return None
 
 
 class KeyScopes(SchemaExtension):
+    """Refuses, before anything runs, an operation a publishable key may not make.
+
+    Raised rather than set as the result: Strawberry runs a subscription whatever the result
+    set here, and turns an error raised now into the operation's only answer."""
+
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         auth = getattr(context.context, "auth", None)
         document = context.graphql_document
         if auth is not None and not auth.is_admin and document is not None:
-            allowed = PUBLISHABLE.get(context.operation_type, set()) | {"__typename"}
-            forbidden = sorted(root_fields(document, context.operation_name) - allowed)
+            schema = context.schema._schema
+            forbidden = forbidden_reads(schema, document, context.operation_name)
             if forbidden:
-                context.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"A publishable key may not use {', '.join(forbidden)}.",
-                            extensions={"code": "FORBIDDEN"},
-                        )
-                    ],
+                # Already coded: raised here, it skips the CodedErrors pass.
+                raise GraphQLError(
+                    f"A publishable key may not read or use {', '.join(forbidden)}: it reports "
+                    "events and never reads personal data back.",
+                    extensions={"code": "FORBIDDEN"},
                 )
         yield

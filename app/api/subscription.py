@@ -32,7 +32,7 @@ class Subscription:
             key = contact.ref().key("contact")
         except InvalidInput as e:
             raise request_error(e) from e
-        if problem := identity_problem(ctx.principal, key, user_hash):
+        if problem := await identity_problem(ctx.principal, key, user_hash, store=ctx.store):
             raise RequestError(problem.code, problem.message)
         found = await ctx.contacts.get(key)
         if found is None:

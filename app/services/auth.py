@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from app.clock import Clock
 from app.domain.errors import RequestError, UserError
-from app.domain.models import ApiKey, KeyScope, Workspace
+from app.domain.models import ApiKey, ContactRole, KeyScope, Workspace
 from app.domain.refs import ContactKey, RefKind
 from app.settings import Settings
+from app.store import contacts as store_contacts
 from app.store import workspaces as store_workspaces
 from app.store.client import Store
 
@@ -112,14 +113,21 @@ def user_hash(secret: str, value: str) -> str:
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
-def identity_problem(
+async def identity_problem(
     principal: Principal,
     key: ContactKey,
     given_hash: str | None,
     *,
+    store: Store,
     claims_user_id: str | None = None,
 ) -> UserError | None:
-    """Why a publishable key may not act as this contact, or None (admin keys may always)."""
+    """Why a publishable key may not act as this contact, or None (admin keys may always).
+
+    With identity verification on, the userHash must cover the one identity the key acts as:
+    the userId or email of the ref; for an anonymousId, the user it now names (a lead
+    converted in place, or merged: its alias), else nothing for a lead; and a userId claimed
+    on top of that. One hash covers one identity, so a ref and a different claimed userId are
+    refused together."""
     if principal.is_admin:
         return None
     if key.kind is RefKind.ID:
@@ -131,15 +139,39 @@ def identity_problem(
     workspace = principal.workspace
     if not workspace.identity_verification:
         return None
-    value = claims_user_id if key.kind is RefKind.ANONYMOUS_ID else key.value
-    if value is None:
+    identities: set[str] = set()
+    if key.kind is RefKind.ANONYMOUS_ID:
+        named = await store_contacts.find_contact(store, workspace_id=workspace.id, key=key)
+        if named is not None and named.role is ContactRole.USER:
+            identities.add(named.user_id or named.email or "")
+    else:
+        identities.add(key.value)
+    if claims_user_id is not None:
+        identities.add(claims_user_id)
+    if not identities:
         return None  # a lead acting as itself
-    expected = user_hash(workspace.identity_secret, value)
-    if given_hash is None or not hmac.compare_digest(given_hash.lower(), expected):
-        return UserError(
-            "INVALID_USER_HASH",
-            "Identity verification is on: userHash is the hex HMAC-SHA256 of the userId (or "
-            "email) keyed with the workspace's identity secret.",
-            ("userHash",),
-        )
-    return None
+    [identity, *others] = identities
+    if not others and hash_matches(workspace.identity_secret, identity, given_hash):
+        return None
+    return UserError(
+        "INVALID_USER_HASH",
+        "Identity verification is on: userHash is the hex HMAC-SHA256 of the userId (or "
+        "email) this contact is known by, keyed with the workspace's identity secret; one "
+        "hash covers one identity.",
+        ("userHash",),
+    )
+
+
+def hash_matches(secret: str, value: str, given_hash: str | None) -> bool:
+    """Constant-time check of a userHash; a hash that is not even ASCII never matches."""
+    if given_hash is None or not given_hash.isascii():
+        return False
+    return hmac.compare_digest(given_hash.lower(), user_hash(secret, value))
+
+
+def may_reach_users_by_email(principal: Principal) -> bool:
+    """Whether a conversion by this key may merge a lead into the user found by an email.
+
+    Admin keys may; publishable keys only without identity verification (when they may act
+    as any email anyway). With it on, their hash covers the userId, never the email."""
+    return principal.is_admin or not principal.workspace.identity_verification

@@ -64,14 +64,16 @@ class Contacts:
         )
 
     async def upsert(
-        self, key: ContactKey, changes: ContactChanges, *, now: datetime
+        self, key: ContactKey, changes: ContactChanges, *, now: datetime, by_email: bool = True
     ) -> ContactOutcome:
+        """`by_email` False: a conversion never merges into a user found by email (a
+        publishable key with identity verification on)."""
         try:
             fields, attributes = self._validate(changes)
         except InvalidInput as e:
             return ContactOutcome(errors=e.errors)
         if "user_id" in fields:
-            key, problem = await self._claim_user_id(key, fields, now=now)
+            key, problem = await self._claim_user_id(key, fields, now=now, by_email=by_email)
             if problem is not None:
                 return ContactOutcome(errors=[problem])
         try:
@@ -93,13 +95,19 @@ class Contacts:
         return ContactOutcome(contact=contact)
 
     async def _claim_user_id(
-        self, key: ContactKey, fields: dict[str, Any], *, now: datetime
+        self, key: ContactKey, fields: dict[str, Any], *, now: datetime, by_email: bool
     ) -> tuple[ContactKey, UserError | None]:
         """Setting a userId: on a lead it is the conversion (a merge when that user exists);
         on a user it names one that has none yet, and never changes it."""
         user_id = fields["user_id"]
         current = await self.get(key)
+        identity = Identity(store=self._store, workspace=self._workspace)
         if current is None and key.kind is RefKind.ANONYMOUS_ID:
+            _, refused = await identity.conversion_target(
+                user_id=user_id, email=fields.get("email"), by_email=by_email
+            )
+            if refused is not None:  # decided before the lead is written
+                return key, refused
             # A visitor signing up before any event: the lead, then its conversion.
             current = await store_contacts.upsert_contact(
                 self._store,
@@ -111,9 +119,8 @@ class Contacts:
                 now=now,
             )
         if current is not None and current.role is ContactRole.LEAD:
-            identity = Identity(store=self._store, workspace=self._workspace)
             _, errors = await identity.convert(
-                current, user_id=user_id, email=fields.get("email"), now=now
+                current, user_id=user_id, email=fields.get("email"), now=now, by_email=by_email
             )
             return ContactKey(RefKind.USER_ID, user_id), errors[0] if errors else None
         if key.kind is RefKind.USER_ID and user_id != key.value:

@@ -76,6 +76,22 @@ class Identity:
             store, workspace_id=workspace_id, contact_id=user.id
         )
 
+    async def conversion_target(
+        self, *, user_id: str, email: str | None, by_email: bool
+    ) -> tuple[Contact | None, UserError | None]:
+        """The user a lead converting to `user_id` merges into (None: converted in place), or
+        why it may not convert. Reads only."""
+        user = await self._get(ContactKey(RefKind.USER_ID, user_id))
+        if user is None and email is not None:
+            user = await self._get(ContactKey(RefKind.EMAIL, email))
+            if user is not None and user.user_id not in (None, user_id):
+                return None, _error(
+                    "USER_ID_TAKEN", "This email belongs to another userId.", "email"
+                )
+            if user is not None and not by_email:
+                return None, _EMAIL_TAKEN
+        return user, None
+
     async def convert(
         self,
         lead: Contact,
@@ -92,15 +108,11 @@ class Identity:
         `by_email` False (a publishable key whose hash covers the userId only): a user found by
         email is never reached; the conversion is refused with EMAIL_TAKEN instead."""
         email = email or lead.email
-        user = await self._get(ContactKey(RefKind.USER_ID, user_id))
-        if user is None and email is not None:
-            user = await self._get(ContactKey(RefKind.EMAIL, email))
-            if user is not None and user.user_id not in (None, user_id):
-                return None, [
-                    _error("USER_ID_TAKEN", "This email belongs to another userId.", "email")
-                ]
-            if user is not None and not by_email:
-                return None, [_EMAIL_TAKEN]
+        user, refused = await self.conversion_target(
+            user_id=user_id, email=email, by_email=by_email
+        )
+        if refused is not None:
+            return None, [refused]
         if user is not None:
             merged = await self._merge(lead, user)
             if merged is not None and merged.user_id is None:
