@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.domain.cursors import check_page_size, decode_instant_cursor, encode_instant_cursor
+from app.domain.errors import RequestError
 from app.domain.messaging import compose, due_at, fired_by
 from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
 from app.domain.rules import Rule
+from app.domain.storable import text_problem
 from app.messaging.broker import EVENTS_TOPIC, Broker, contact_topic
 from app.services.audience import Audience
 from app.store import messages as store_messages
@@ -115,6 +117,8 @@ class Messenger:
     ) -> MessagePage:
         first = check_page_size(first)
         before = decode_instant_cursor(after) if after is not None else None
+        if rule_id is not None and (problem := text_problem(rule_id)) is not None:
+            raise RequestError("INVALID_TEXT", problem)  # a real server could not read the query
         workspace_id = self._workspace.id
         found = await store_messages.find_messages(
             self._store,

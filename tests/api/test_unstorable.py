@@ -8,8 +8,16 @@ userError, writes nothing of that input, and lets the other inputs of a batch go
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import bson
+import pytest
+from pymongo import UpdateOne
+from starlette.applications import Starlette
+
+from tests.api.test_import_export import rejects, run_import
 from tests.api.test_track_event import CONTACT, EVENT_TYPES
 from tests.api.test_track_events import TRACK_MANY
 from tests.helpers import GraphQL
@@ -225,3 +233,116 @@ async def test_converting_a_lead_whose_email_a_user_has(gql: GraphQL) -> None:
     assert errors(refused) == [("USER_ID_TAKEN", ["email"])]
     assert (await gql.data(CONTACT, ref={"anonymousId": "v2"}))["contact"]["role"] == "LEAD"
     assert (await gql.data(CONTACT, ref={"userId": "bob"}))["contact"] is None
+
+
+async def test_an_import_rejects_unstorable_lines_and_keeps_the_others(
+    app: Starlette, gql: GraphQL, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"name": "a", "contact": {"userId": "u1"}}\n'
+        '{"name": "a", "contact": {"userId": "u1"}, "metadata": {"k": "\\ud800"}}\n'
+        '{"name": "a", "contact": {"userId": "u\\udfff"}}\n'
+        '{"name": "a", "contact": {"userId": "u1"}, "metadata": {"n": 1e400}}\n'
+        '{"name": "a", "contact": {"userId": "u1"}, "metadata": {"k": "fine"}}\n'
+    )
+    summary = await run_import(app, path)
+    assert (summary.accepted, summary.rejected) == (2, 3)
+    assert rejects(path) == [(2, ["INVALID_TEXT"]), (3, ["INVALID_TEXT"]), (4, ["INVALID_VALUE"])]
+    u1 = (await gql.data(CONTACT, ref={"userId": "u1"}, first=50))["contact"]
+    assert (u1["eventSummaries"][0]["count"], len(u1["activity"]["edges"])) == (2, 2)
+
+
+class _Encoding:
+    """A collection that BSON-encodes every filter, update, document and pipeline first, as
+    the driver does for a real server (mongomock stores Python objects as they are)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._raw, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for value in (*args, *kwargs.values()):
+                _encode(value)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def _encode(value: object) -> None:
+    if isinstance(value, Mapping):
+        bson.encode(dict(value))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _encode(item)
+    elif isinstance(value, UpdateOne):
+        bson.encode(value._filter)
+        _encode(value._doc)
+
+
+@pytest.fixture
+def encoding_store(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = app.state.services.store
+    original = store.collection
+
+    def collection(name: str) -> Any:
+        found = original(name)
+        if not isinstance(found._raw, _Encoding):
+            found._raw = _Encoding(found._raw)
+        return found
+
+    monkeypatch.setattr(store, "collection", collection)
+
+
+async def test_no_input_sends_the_store_what_a_real_server_cannot_read(
+    encoding_store: None, gql: GraphQL
+) -> None:
+    """Every path tried with a lone surrogate: coded errors, never a server fault."""
+    bad = LONE
+    track = {"name": "a", "contact": {"userId": "u1"}}
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        (TRACK, {"input": {**track, "metadata": {"k": bad}}}),
+        (TRACK, {"input": {**track, "metadata": {bad: 1}}}),
+        (TRACK, {"input": {**track, "contact": {"anonymousId": bad}}}),
+        (TRACK, {"input": {**track, "idempotencyKey": bad}}),
+        (TRACK_MANY, {"inputs": [track, {**track, "metadata": {"k": bad}}]}),
+        (UPSERT, {"input": {"ref": {"userId": "u1"}, "customAttributes": {bad: 1}}}),
+        (UPSERT, {"input": {"ref": {"userId": "u1"}, "customAttributes": {"k": 2**64}}}),
+        (UPSERT, {"input": {"ref": {"anonymousId": "v"}, "userId": bad}}),
+        (UPSERT_MANY, {"inputs": [{"ref": {"userId": "u2"}, "name": bad}]}),
+        ("query($r: ContactRef!) { contact(ref: $r) { id } }", {"r": {"email": bad}}),
+        ("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+         {"f": {"attribute": {"name": "plan", "string": {"in": [bad]}}}}),
+        ("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+         {"f": {"event": {"name": "a", "within": {"lastDays": 3, "count": {"gte": 1},
+                                                  "metadata": [{"key": "k", "string": {"eq": bad}}]}}}}),
+        ("mutation($i: ID!) { revokeApiKey(id: $i) { userErrors { code } } }", {"i": bad}),
+        ("query($i: ID) { messages(ruleId: $i) { totalCount } }", {"i": bad}),
+        ("mutation($i: ID!) { deleteSegment(id: $i) { userErrors { code } } }", {"i": bad}),
+        ("mutation($n: String!) { createWorkspace(name: $n) { userErrors { code } } }", {"n": bad}),
+        ("mutation($f: ContactRef!) { mergeContacts(from: $f, into: {userId: \"u1\"}) "
+         "{ userErrors { code } } }", {"f": {"anonymousId": bad}}),
+        ("mutation($r: ContactRef!) { deleteContact(ref: $r) { userErrors { code } } }",
+         {"r": {"userId": bad}}),
+        ("query($r: ContactRef!, $n: [String!]) { contact(ref: $r) { activity(names: $n) "
+         "{ edges { cursor } } } }", {"r": {"userId": "u1"}, "n": [bad]}),
+    ]  # fmt: skip
+    for query, variables in attempts:
+        text = json.dumps({"query": query, "variables": variables})
+        response = await gql.http.post(
+            "/graphql",
+            content=text.encode(),
+            headers={**gql.headers(), "Content-Type": "application/json"},
+        )
+        body = response.json()
+        codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+        assert "INTERNAL_SERVER_ERROR" not in codes, (query, variables, body)
+        assert None not in codes, body  # each refusal coded (and the attempt well formed)
+        assert response.status_code in (200, 400), (query, body)
+    # The fixture itself refuses what a real server would (the test can fail).
+    with pytest.raises(UnicodeEncodeError):
+        _encode({"k": bad})
