@@ -13,7 +13,7 @@ strawberry.enum(
     KeyScope,
     name="ApiKeyScope",
     description="ADMIN: everything in the workspace. PUBLISHABLE: trackEvent and upsertContact "
-    "for one contact, and its messages subscription.",
+    "for one contact, and its messages subscription; it never reads personal data back.",
 )
 
 __all__ = ["ContactRole", "KeyScope", "MessageStatus"]

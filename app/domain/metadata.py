@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 from app.domain.currencies import ISO_4217_CODES
 from app.domain.errors import ErrorList, InvalidInput, UserError
 from app.domain.names import key_problem
+from app.domain.storable import INT64_MAX, INT64_MIN
 from app.domain.timestamps import format_iso, from_unix_seconds, parse_date_time
 
 MAX_STRING_LENGTH = 1000
 MAX_URL_LENGTH = 2048
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_MONEY_AMOUNT = 2**31 - 1  # MoneyValue.amount is a GraphQL Int (32-bit)
 
 
