@@ -21,6 +21,7 @@ from app.clock import Clock, SystemClock
 from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator, bootstrap
+from app.services.pending import complete_pending
 from app.services.rate_limits import RateLimiter
 from app.settings import Settings
 from app.store.client import open_store
@@ -46,6 +47,7 @@ def create_app(
         try:
             await create_indexes(store)
             await bootstrap(store, settings=settings, clock=services.clock)
+            await complete_pending(store)  # merges and deletions a crash interrupted
             services.store = store
             services.authenticator = Authenticator(
                 store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_metadata_keys: int = Field(default=20, ge=1, le=200)
     max_custom_attributes: int = Field(default=100, ge=1, le=1000)
+    # Caps that keep a contact document far below MongoDB's 16 MiB (each is a key or an entry
+    # in it): distinct event names per workspace, custom attributes and aliases per contact,
+    # AUDIENCE rules per workspace (each may add its id to a contact's `audience_done`).
+    max_event_names: int = Field(default=1000, ge=1, le=10_000)
+    max_contact_attributes: int = Field(default=200, ge=1, le=2000)
+    max_contact_aliases: int = Field(default=100, ge=1, le=1000)
+    max_audience_rules: int = Field(default=100, ge=1, le=1000)
     max_batch_size: int = Field(default=1000, ge=1, le=10_000)
     max_http_batch_operations: int = Field(default=20, ge=1, le=100)
     # How long a checked API key is trusted before the store is asked again. Revoking a key on

@@ -115,7 +115,9 @@ class Context:
 
     @cached_property
     def identity(self) -> Identity:
-        return Identity(store=self.store, workspace=self.principal.workspace)
+        return Identity(
+            store=self.store, settings=self.settings, workspace=self.principal.workspace
+        )
 
     @cached_property
     def privacy(self) -> Privacy:

@@ -101,7 +101,7 @@ class Contacts:
         on a user it names one that has none yet, and never changes it."""
         user_id = fields["user_id"]
         current = await self.get(key)
-        identity = Identity(store=self._store, workspace=self._workspace)
+        identity = Identity(store=self._store, settings=self._settings, workspace=self._workspace)
         if current is None and key.kind is RefKind.ANONYMOUS_ID:
             _, refused = await identity.conversion_target(
                 user_id=user_id, email=fields.get("email"), by_email=by_email

@@ -9,6 +9,7 @@ from app.domain.models import Contact, ContactRole, Workspace
 from app.domain.refs import ContactKey, RefKind
 from app.store import contacts as store_contacts
 from app.store import merges
+from app.settings import Settings
 from app.store.client import Store
 
 
@@ -17,8 +18,9 @@ def _error(code: str, message: str, *path: str) -> UserError:
 
 
 class Identity:
-    def __init__(self, *, store: Store, workspace: Workspace) -> None:
+    def __init__(self, *, store: Store, settings: Settings, workspace: Workspace) -> None:
         self._store = store
+        self._settings = settings
         self._workspace = workspace
 
     async def _get(self, key: ContactKey) -> Contact | None:
@@ -44,37 +46,32 @@ class Identity:
             ]
         if user.role is not ContactRole.USER:
             return None, [_error("MERGE_TARGET_NOT_USER", "A lead merges into a USER.", "into")]
-        return await self._merge(lead, user), []
+        return await self._merge(lead, user)
 
-    async def _merge(self, lead: Contact, user: Contact) -> Contact | None:
+    async def _merge(self, lead: Contact, user: Contact) -> tuple[Contact | None, list[UserError]]:
+        """The steps in app/store/merges.py: a bounded transaction that reads both contacts
+        and folds the lead into the user, then the moves a chunk at a time."""
         store, workspace_id = self._store, self._workspace.id
-
-        async def work() -> None:
-            shared = sorted(set(lead.summaries) & set(user.summaries))
-            planned = await merges.plan(
-                store, workspace_id=workspace_id, lead=lead, user=user, shared=shared
-            )
-            if planned is None:  # the lead was merged meanwhile
-                return
-            into = await store_contacts.find_contact_by_id(
-                store, workspace_id=workspace_id, contact_id=planned["into"]
-            )
-            if into is None:
-                return
-            await merges.fold_into_user(store, workspace_id=workspace_id, lead=lead, user=into)
-            await merges.count_shared_once(
-                store, workspace_id=workspace_id, lead_id=lead.id, shared=planned["shared"]
-            )
-            await merges.move_events(
-                store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id
-            )
-            await merges.move_messages(store, workspace_id=workspace_id, lead=lead, user_id=into.id)
-            await merges.finish(store, workspace_id=workspace_id, lead_id=lead.id, user_id=into.id)
-
-        await store.in_transaction(work)
-        return await store_contacts.find_contact_by_id(
-            store, workspace_id=workspace_id, contact_id=user.id
+        caps = merges.MergeCaps(
+            aliases=self._settings.max_contact_aliases,
+            attributes=self._settings.max_contact_attributes,
         )
+
+        async def begin() -> merges.Plan | None:
+            return await merges.begin(
+                store, workspace_id=workspace_id, lead_id=lead.id, user_id=user.id, caps=caps
+            )
+
+        try:
+            plan = await store.in_transaction(begin)
+        except merges.MergeRefused as e:
+            return None, [e.error]
+        if plan is not None:
+            await merges.complete(store, workspace_id=workspace_id, plan=plan)
+        merged = await store_contacts.find_contact_by_id(
+            store, workspace_id=workspace_id, contact_id=plan.into if plan else user.id
+        )
+        return merged, []
 
     async def conversion_target(
         self, *, user_id: str, email: str | None, by_email: bool
@@ -114,7 +111,9 @@ class Identity:
         if refused is not None:
             return None, [refused]
         if user is not None:
-            merged = await self._merge(lead, user)
+            merged, errors = await self._merge(lead, user)
+            if errors:  # a cap: the conversion would pass it
+                return None, [UserError(e.code, e.message, ("userId",)) for e in errors]
             if merged is not None and merged.user_id is None:
                 await store_contacts.upsert_contact(
                     self._store,

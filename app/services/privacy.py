@@ -12,7 +12,7 @@ from app.domain.records import contact_record, event_record, message_record
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before, format_iso
 from app.store import contacts as store_contacts
-from app.store import event_types as store_event_types
+from app.store import deletions
 from app.store import events as store_events
 from app.store import messages as store_messages
 from app.store.client import Store
@@ -31,35 +31,16 @@ class Privacy:
         self._workspace = workspace
 
     async def delete(self, key: ContactKey) -> Deletion:
-        """The contact, its raw events, and its share of the catalog, all at once."""
-        workspace_id = self._workspace.id
-        contact = await store_contacts.find_contact(self._store, workspace_id=workspace_id, key=key)
-        if contact is None:
+        """The contact and its share of the catalog in one bounded transaction, then its raw
+        events and messages a chunk at a time (app/store/deletions.py)."""
+        store, workspace_id = self._store, self._workspace.id
+        contact = await store_contacts.find_contact(store, workspace_id=workspace_id, key=key)
+        if contact is None or not await store.in_transaction(
+            lambda: deletions.begin(store, workspace_id=workspace_id, contact_id=contact.id)
+        ):
             return Deletion(errors=[UserError("CONTACT_NOT_FOUND", "No such contact.", ("ref",))])
-
-        async def work() -> int:
-            events = await store_events.delete_events_of(
-                self._store, workspace_id=workspace_id, contact_id=contact.id
-            )
-            await store_messages.delete_messages_of(
-                self._store, workspace_id=workspace_id, contact_ids=[contact.id]
-            )
-            await store_contacts.delete_contact(
-                self._store, workspace_id=workspace_id, contact_id=contact.id
-            )
-            names = list(contact.summaries)
-            await store_event_types.forget_contact(
-                self._store,
-                workspace_id=workspace_id,
-                counts={name: s.count for name, s in contact.summaries.items()},
-                bounds=await store_contacts.bounds_of(
-                    self._store, workspace_id=workspace_id, names=names
-                ),
-            )
-            return events
-
-        deleted = await self._store.in_transaction(work)
-        return Deletion(contact_id=contact.id, event_count=deleted)
+        events = await deletions.complete(store, workspace_id=workspace_id, contact_id=contact.id)
+        return Deletion(contact_id=contact.id, event_count=events)
 
     async def export(self, key: ContactKey, *, now: datetime) -> dict[str, Any] | None:
         """Everything stored about one contact: attributes, summaries, raw events in the window."""

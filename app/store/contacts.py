@@ -57,6 +57,25 @@ def ref_filter(workspace_id: str, key: ContactKey) -> dict[str, Any] | None:
     return query
 
 
+def write_filter(workspace_id: str, key: ContactKey) -> dict[str, Any] | None:
+    """The query a write by `key` uses: as `ref_filter`, except that a lead being merged
+    (`merging`, app/store/merges.py) takes no new writes. Its anonymousId then names exactly
+    one contact, the user holding it as an alias (both are changed in one transaction), and a
+    write by its server id finds nobody: its summaries stay as they were folded."""
+    query = ref_filter(workspace_id, key)
+    if query is None or key.kind is RefKind.ID:
+        return query if query is None else {**query, "merging": {"$exists": False}}
+    if key.kind is RefKind.ANONYMOUS_ID:
+        return {
+            "workspace_id": workspace_id,
+            "$or": [
+                {"aliases": key.value},
+                {"anonymous_id": key.value, "merging": {"$exists": False}},
+            ],
+        }
+    return query
+
+
 def to_contact(doc: Doc) -> Contact:
     return Contact(
         id=str(doc["_id"]),
@@ -125,7 +144,8 @@ def _with_insert_fields(
 async def find_contacts(
     store: Store, *, workspace_id: str, keys: Iterable[ContactKey]
 ) -> dict[ContactKey, Contact]:
-    """The contacts these refs name, in one query (refs naming nobody are left out)."""
+    """The contacts these refs name as writes see them (`write_filter`), in one query (refs
+    naming nobody are left out)."""
     by_kind: dict[RefKind, list[str]] = {}
     for key in keys:
         by_kind.setdefault(key.kind, []).append(key.value)
@@ -149,6 +169,8 @@ async def find_contacts(
     )
     found: dict[ContactKey, Contact] = {}
     for doc in docs:
+        if "merging" in doc:  # a lead being merged: writes by these refs went elsewhere
+            continue
         contact = to_contact(doc)
         for key in _keys_of(contact):
             if key.value in by_kind.get(key.kind, ()):
@@ -176,7 +198,7 @@ async def record_events(
     The contacts after the update, by ref; a ref by server id that names nobody is left out.
     One contact: one atomic find-and-modify. Several: one bulk write, then one query.
     """
-    queries = {key: ref_filter(workspace_id, key) for key in deltas}
+    queries = {key: write_filter(workspace_id, key) for key in deltas}
     keys = [key for key, query in queries.items() if query is not None]
     if len(keys) == 1:
         [key] = keys
@@ -230,7 +252,7 @@ async def upsert_contact(
 
     Raises UniqueFieldTaken when the email or userId belongs to another contact.
     """
-    query = ref_filter(workspace_id, key)
+    query = write_filter(workspace_id, key)
     if query is None:
         return None
     set_ = dict(fields)
@@ -296,35 +318,6 @@ async def delete_contact(store: Store, *, workspace_id: str, contact_id: str) ->
         {"workspace_id": workspace_id, "_id": oid}
     )
     return deleted == 1
-
-
-async def bounds_of(
-    store: Store, *, workspace_id: str, names: list[str]
-) -> dict[str, tuple[datetime, datetime]]:
-    """First and last time of each event name over all contacts' summaries (one aggregation)."""
-    if not names:
-        return {}
-    rows = await store.collection("contacts").aggregate(
-        [
-            {
-                "$match": {
-                    "workspace_id": workspace_id,
-                    "$or": [{f"events.{n}": {"$exists": True}} for n in names],
-                }
-            },
-            {"$project": {"e": {"$objectToArray": "$events"}}},
-            {"$unwind": "$e"},
-            {"$match": {"e.k": {"$in": names}}},
-            {
-                "$group": {
-                    "_id": "$e.k",
-                    "first": {"$min": "$e.v.first_at"},
-                    "last": {"$max": "$e.v.last_at"},
-                }
-            },
-        ]
-    )
-    return {row["_id"]: (row["first"], row["last"]) for row in rows}
 
 
 async def mark_audience_done(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
@@ -61,31 +60,23 @@ async def list_event_types(store: Store, *, workspace_id: str) -> list[EventType
     return [_event_type(doc) for doc in docs]
 
 
-async def forget_contact(
-    store: Store,
-    *,
-    workspace_id: str,
-    counts: dict[str, int],
-    bounds: dict[str, tuple[datetime, datetime]],
-) -> None:
-    """Take one deleted contact out of the catalog: its counts, and first/last times as the
-    remaining contacts' summaries give them; a name nobody has any more leaves the catalog."""
+async def forget_contact(store: Store, *, workspace_id: str, counts: dict[str, int]) -> None:
+    """Take one deleted contact out of the catalog: its counts and itself; a name nobody has
+    any more leaves the catalog. `firstAt`/`lastAt` stay: recomputing them would read every
+    contact holding the name (docs/identity.md)."""
     if not counts:
         return
     collection = store.collection("event_types")
-    gone = [name for name in counts if name not in bounds]
-    requests = [
-        UpdateOne(
-            {"workspace_id": workspace_id, "name": name},
-            {
-                "$inc": {"count": -count, "contact_count": -1},
-                "$set": {"first_at": bounds[name][0], "last_at": bounds[name][1]},
-            },
-        )
-        for name, count in counts.items()
-        if name in bounds
-    ]
-    if requests:
-        await collection.bulk_write(requests, ordered=False)
-    if gone:
-        await collection.delete_many({"workspace_id": workspace_id, "name": {"$in": gone}})
+    await collection.bulk_write(
+        [
+            UpdateOne(
+                {"workspace_id": workspace_id, "name": name},
+                {"$inc": {"count": -count, "contact_count": -1}},
+            )
+            for name, count in counts.items()
+        ],
+        ordered=False,
+    )
+    await collection.delete_many(
+        {"workspace_id": workspace_id, "name": {"$in": list(counts)}, "contact_count": {"$lte": 0}}
+    )

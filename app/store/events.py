@@ -155,9 +155,3 @@ async def recent_events(
         ]
     )
     return {str(row["_id"]): [to_event(doc) for doc in row["events"]] for row in rows}
-
-
-async def delete_events_of(store: Store, *, workspace_id: str, contact_id: str) -> int:
-    return await store.collection("events").delete_many(
-        {"workspace_id": workspace_id, "contact_id": ObjectId(contact_id)}
-    )

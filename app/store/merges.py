@@ -1,133 +1,256 @@
-"""The steps of merging a lead into a user, each safe to repeat.
+"""The steps of merging a lead into a user: each touches a bounded number of documents, and
+each is safe to repeat, so that a repeat (or the start-up sweep) completes an interrupted merge.
 
-Run in one transaction on a replica set. Elsewhere each step is guarded so that repeating an
-interrupted merge completes it exactly: the plan is fixed on the lead first; the user takes the
-lead's summaries only if it has not already (`merged_from`); each shared catalog entry loses one
-contact only once (`merged_leads`); moving events and deleting the lead repeat harmlessly.
+1. `begin`, one transaction: the lead and the user are read inside it; the caps are checked
+   before anything is written; the plan is fixed on the lead (`merging: {into, shared}`), and
+   from then on the lead takes no new events (they go to the user, which holds its
+   anonymousId as an alias); the user takes the lead's summaries once (`merged_from`); each
+   shared catalog entry loses one contact once (`merged_leads`); ONCE messages are settled so
+   that no write can be refused (below); a pending job is recorded (`jobs`).
+2. `move_events` / `move_messages`: at most `CHUNK` documents a command, repeated until none
+   is left; plain idempotent writes.
+3. `finish`, one transaction: the lead, the markers and the job are removed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from app.domain.errors import UserError
 from app.domain.events import ContactDelta, SummaryDelta
-from app.domain.models import Contact, ContactRole
-from app.store.client import Store
-from app.store.contacts import UniqueFieldTaken, object_id, summary_update
+from app.domain.models import ContactRole, MessageStatus
+from app.store import jobs
+from app.store.client import Doc, Store
+from app.store.contacts import UniqueFieldTaken, object_id, summary_update, to_contact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHUNK = 500  # documents moved by one command
+SUPERSEDED = "Merged into a contact that already has this rule's message."
 
 
-async def plan(
-    store: Store, *, workspace_id: str, lead: Contact, user: Contact, shared: list[str]
-) -> dict[str, Any] | None:
-    """The merge this lead is in: the one just planned, or one planned before (to finish)."""
+@dataclass(frozen=True)
+class MergeCaps:
+    aliases: int
+    attributes: int
+
+
+class MergeRefused(Exception):
+    def __init__(self, error: UserError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Plan:
+    lead_id: str
+    into: str
+    shared: list[str]
+
+
+async def begin(
+    store: Store, *, workspace_id: str, lead_id: str, user_id: str, caps: MergeCaps
+) -> Plan | None:
+    """Step 1 (run it in a transaction). The plan, or None when there is no lead to merge any
+    more. Raises MergeRefused, before writing anything, when the result would pass a cap."""
     contacts = store.collection("contacts")
-    lead_id = object_id(lead.id)
-    doc = await contacts.find_one_and_update(
-        {"workspace_id": workspace_id, "_id": lead_id, "role": ContactRole.LEAD.value,
-         "merging": {"$exists": False}},
-        {"$set": {"merging": {"into": user.id, "shared": shared}}},
+    lead = await contacts.find_one({"workspace_id": workspace_id, "_id": object_id(lead_id)})
+    if lead is None or lead["role"] != ContactRole.LEAD.value:
+        return None
+    merging: Mapping[str, Any] | None = lead.get("merging")
+    into = merging["into"] if merging else user_id
+    user = await contacts.find_one({"workspace_id": workspace_id, "_id": object_id(into)})
+    if user is None or user["role"] != ContactRole.USER.value:
+        return None
+    if merging is None:
+        _check_caps(lead, user, caps)
+        shared = sorted(set(lead.get("events") or {}) & set(user.get("events") or {}))
+        merging = {"into": into, "shared": shared}
+        await contacts.update_one(
+            {"workspace_id": workspace_id, "_id": lead["_id"], "merging": {"$exists": False}},
+            {"$set": {"merging": merging}},
+        )
+    plan = Plan(lead_id=lead_id, into=into, shared=list(merging["shared"]))
+    await _fold_into_user(store, workspace_id=workspace_id, lead=lead, user=user)
+    await _count_shared_once(store, workspace_id=workspace_id, plan=plan)
+    await _settle_once_messages(store, workspace_id=workspace_id, lead=lead, user_id=into)
+    await jobs.record(
+        store, kind="merge", workspace_id=workspace_id, contact_id=lead_id, into=into,
+        shared=plan.shared,
     )  # fmt: skip
-    if doc is None:
-        doc = await contacts.find_one({"workspace_id": workspace_id, "_id": lead_id})
-    merging: dict[str, Any] | None = doc.get("merging") if doc else None
-    return merging
+    return plan
 
 
-async def fold_into_user(store: Store, *, workspace_id: str, lead: Contact, user: Contact) -> None:
-    """The lead's summaries, aliases, earlier creation, later last-seen and the attributes the
-    user lacks, added to the user once."""
+def _check_caps(lead: Doc, user: Doc, caps: MergeCaps) -> None:
+    aliases = set(user.get("aliases") or ()) | set(lead.get("aliases") or ())
+    if lead.get("anonymous_id") is not None:
+        aliases.add(lead["anonymous_id"])
+    if len(aliases) > caps.aliases:
+        raise MergeRefused(
+            UserError(
+                "TOO_MANY_ALIASES",
+                f"The user would have {len(aliases)} aliases; at most {caps.aliases}.",
+                ("from",),
+            )
+        )
+    attributes = set(user.get("attrs") or {}) | set(lead.get("attrs") or {})
+    if len(attributes) > caps.attributes:
+        raise MergeRefused(
+            UserError(
+                "TOO_MANY_CUSTOM_ATTRIBUTES",
+                f"The user would have {len(attributes)} custom attributes; at most "
+                f"{caps.attributes}.",
+                ("from",),
+            )
+        )
+
+
+async def _fold_into_user(store: Store, *, workspace_id: str, lead: Doc, user: Doc) -> None:
+    """The lead's summaries (as read in this transaction), aliases, earlier creation, later
+    last-seen and the attributes the user lacks, added to the user once."""
+    lead_contact, user_contact = to_contact(lead), to_contact(user)
     delta = ContactDelta(
         names={
-            name: SummaryDelta(s.count, s.first_at, s.last_at) for name, s in lead.summaries.items()
+            name: SummaryDelta(s.count, s.first_at, s.last_at)
+            for name, s in lead_contact.summaries.items()
         },
-        last_seen_at=lead.last_seen_at or _EPOCH,
+        last_seen_at=lead_contact.last_seen_at or _EPOCH,
     )
     update = summary_update(delta)
-    if lead.last_seen_at is None:
+    if lead_contact.last_seen_at is None:
         del update["$max"]["last_seen_at"]
-    update["$min"]["created_at"] = lead.created_at
-    aliases = [a for a in (lead.anonymous_id, *lead.aliases) if a is not None]
-    update["$addToSet"] = {"aliases": {"$each": aliases}, "merged_from": lead.id}
+    update["$min"]["created_at"] = lead_contact.created_at
+    aliases = [a for a in (lead_contact.anonymous_id, *lead_contact.aliases) if a is not None]
+    update["$addToSet"] = {"aliases": {"$each": aliases}, "merged_from": lead_contact.id}
+    if lead_contact.audience_done:
+        update["$addToSet"]["audience_done"] = {"$each": list(lead_contact.audience_done)}
     kept = {
         f"attrs.{k}": v
-        for k, v in lead.custom_attributes.items()
-        if k not in user.custom_attributes
+        for k, v in lead_contact.custom_attributes.items()
+        if k not in user_contact.custom_attributes
     }
-    if user.name is None and lead.name is not None:
-        kept["name"] = lead.name
+    if user_contact.name is None and lead_contact.name is not None:
+        kept["name"] = lead_contact.name
     if kept:
         update["$set"] = kept
     update = {op: fields for op, fields in update.items() if fields}
     await store.collection("contacts").update_one(
-        {"workspace_id": workspace_id, "_id": object_id(user.id), "merged_from": {"$ne": lead.id}},
+        {"workspace_id": workspace_id, "_id": user["_id"], "merged_from": {"$ne": lead_contact.id}},
         update,
     )
 
 
-async def count_shared_once(
-    store: Store, *, workspace_id: str, lead_id: str, shared: list[str]
-) -> None:
+async def _count_shared_once(store: Store, *, workspace_id: str, plan: Plan) -> None:
     """Event names both had now have one contact less in the catalog."""
-    if shared:
+    if plan.shared:
         await store.collection("event_types").update_many(
             {
                 "workspace_id": workspace_id,
-                "name": {"$in": shared},
-                "merged_leads": {"$ne": lead_id},
+                "name": {"$in": plan.shared},
+                "merged_leads": {"$ne": plan.lead_id},
             },
-            {"$inc": {"contact_count": -1}, "$addToSet": {"merged_leads": lead_id}},
+            {"$inc": {"contact_count": -1}, "$addToSet": {"merged_leads": plan.lead_id}},
         )
 
 
-async def move_events(store: Store, *, workspace_id: str, lead_id: str, user_id: str) -> None:
-    await store.collection("events").update_many(
-        {"workspace_id": workspace_id, "contact_id": object_id(lead_id)},
-        {"$set": {"contact_id": object_id(user_id)}},
-    )
+async def _settle_once_messages(
+    store: Store, *, workspace_id: str, lead: Doc, user_id: str
+) -> None:
+    """The lead's ONCE messages take the user's keys, decided from what the user holds (read
+    here), so that no write is refused: a refused write would abort the transaction.
 
-
-async def move_messages(store: Store, *, workspace_id: str, lead: Contact, user_id: str) -> None:
-    """The lead's messages become the user's, so that a ONCE rule does not fire twice for
-    one person; when both already have one for a rule, the lead's stays as history only."""
+    When both have a message for a rule, one person has one: a message already SENT wins over
+    a SCHEDULED one (which is cancelled, with the reason); otherwise the user's is kept and the
+    lead's is cancelled if still scheduled, or kept as history without the key if sent."""
     messages = store.collection("messages")
-    lead_oid, user_oid = object_id(lead.id), object_id(user_id)
-    for doc in await messages.find(
-        {"workspace_id": workspace_id, "contact_id": lead_oid, "once_key": {"$type": "string"}},
+    owned = await messages.find(
+        {"workspace_id": workspace_id, "contact_id": lead["_id"], "once_key": {"$exists": True}},
         limit=0,
-    ):
-        moved = f"{doc['rule_id']}:{user_id}"
-        try:
-            await messages.update_one({"_id": doc["_id"]}, {"$set": {"once_key": moved}})
-        except DuplicateKeyError:
-            await messages.update_one({"_id": doc["_id"]}, {"$unset": {"once_key": ""}})
-    await messages.update_many(
-        {"workspace_id": workspace_id, "contact_id": lead_oid}, {"$set": {"contact_id": user_oid}}
     )
-    if lead.audience_done:
-        await store.collection("contacts").update_one(
-            {"workspace_id": workspace_id, "_id": user_oid},
-            {"$addToSet": {"audience_done": {"$each": list(lead.audience_done)}}},
+    targets = {doc["_id"]: f"{doc['rule_id']}:{user_id}" for doc in owned}
+    holders = {
+        doc["once_key"]: doc
+        for doc in await messages.find(
+            {"workspace_id": workspace_id, "once_key": {"$in": sorted(set(targets.values()))}},
+            limit=0,
+        )
+    }
+    for doc in owned:
+        target = targets[doc["_id"]]
+        holder = holders.get(target)
+        if holder is not None and holder["_id"] == doc["_id"]:
+            continue  # settled by an earlier run
+        sent = MessageStatus.SENT.value
+        if holder is not None and (doc["status"] != sent or holder["status"] == sent):
+            await _give_up_key(store, workspace_id=workspace_id, doc=doc)
+            continue
+        if holder is not None:
+            await _give_up_key(store, workspace_id=workspace_id, doc=holder)
+        await messages.update_one(
+            {"workspace_id": workspace_id, "_id": doc["_id"]}, {"$set": {"once_key": target}}
         )
 
 
-async def finish(store: Store, *, workspace_id: str, lead_id: str, user_id: str) -> None:
+async def _give_up_key(store: Store, *, workspace_id: str, doc: Doc) -> None:
+    update: dict[str, Any] = {"$unset": {"once_key": ""}}
+    if doc["status"] == MessageStatus.SCHEDULED.value:
+        update["$set"] = {"status": MessageStatus.CANCELLED.value, "last_error": SUPERSEDED}
+    await store.collection("messages").update_one(
+        {"workspace_id": workspace_id, "_id": doc["_id"]}, update
+    )
+
+
+async def _move_chunk(
+    store: Store, collection: str, *, workspace_id: str, plan: Plan, limit: int
+) -> int:
+    coll = store.collection(collection)
+    lead_oid = object_id(plan.lead_id)
+    docs = await coll.find(
+        {"workspace_id": workspace_id, "contact_id": lead_oid}, projection={"_id": 1}, limit=limit
+    )
+    if docs:
+        await coll.update_many(
+            {
+                "workspace_id": workspace_id,
+                "_id": {"$in": [doc["_id"] for doc in docs]},
+                "contact_id": lead_oid,
+            },
+            {"$set": {"contact_id": object_id(plan.into)}},
+        )
+    return len(docs)
+
+
+async def complete(store: Store, *, workspace_id: str, plan: Plan) -> None:
+    """Steps 2 and 3: move the raw events and messages a chunk at a time, then finish."""
+    chunk = CHUNK
+    for collection in ("events", "messages"):
+        while await _move_chunk(
+            store, collection, workspace_id=workspace_id, plan=plan, limit=chunk
+        ) == chunk:  # fmt: skip
+            pass
+    await store.in_transaction(lambda: _finish(store, workspace_id=workspace_id, plan=plan))
+
+
+async def _finish(store: Store, *, workspace_id: str, plan: Plan) -> None:
     """Remove the lead and the markers that guarded the steps."""
-    await store.collection("contacts").delete_one(
-        {"workspace_id": workspace_id, "_id": object_id(lead_id)}
+    contacts = store.collection("contacts")
+    await contacts.delete_one(
+        {"workspace_id": workspace_id, "_id": object_id(plan.lead_id), "merging": {"$exists": True}}
     )
-    await store.collection("contacts").update_one(
-        {"workspace_id": workspace_id, "_id": object_id(user_id)},
-        {"$pull": {"merged_from": lead_id}},
+    await contacts.update_one(
+        {"workspace_id": workspace_id, "_id": object_id(plan.into)},
+        {"$pull": {"merged_from": plan.lead_id}},
     )
-    await store.collection("event_types").update_many(
-        {"workspace_id": workspace_id, "merged_leads": lead_id},
-        {"$pull": {"merged_leads": lead_id}},
-    )
+    if plan.shared:
+        await store.collection("event_types").update_many(
+            {"workspace_id": workspace_id, "name": {"$in": plan.shared}},
+            {"$pull": {"merged_leads": plan.lead_id}},
+        )
+    await jobs.remove(store, kind="merge", workspace_id=workspace_id, contact_id=plan.lead_id)
 
 
 async def convert_in_place(store: Store, *, workspace_id: str, lead_id: str, user_id: str) -> bool:
@@ -140,6 +263,7 @@ async def convert_in_place(store: Store, *, workspace_id: str, lead_id: str, use
                 "workspace_id": workspace_id,
                 "_id": object_id(lead_id),
                 "role": ContactRole.LEAD.value,
+                "merging": {"$exists": False},
             },
             {"$set": {"role": ContactRole.USER.value, "user_id": user_id}},
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -146,12 +145,6 @@ async def count_messages(
 ) -> int:
     return await store.collection("messages").count(
         _selection(workspace_id, contact_id, rule_id, status)
-    )
-
-
-async def delete_messages_of(store: Store, *, workspace_id: str, contact_ids: Sequence[str]) -> int:
-    return await store.collection("messages").delete_many(
-        {"workspace_id": workspace_id, "contact_id": {"$in": [ObjectId(c) for c in contact_ids]}}
     )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from starlette.applications import Starlette
 
 from app.clock import ManualClock
 from app.domain.models import KeyScope
-from app.store import merges
 from app.store.workspaces import ensure_workspace, install_key
 from tests.api.test_track_event import CONTACT, EVENT_TYPES, iso, track
+from tests.api.test_track_events import track_many
+from tests.faults import Faults
 from tests.helpers import GraphQL
 
 UPSERT = """
@@ -196,39 +196,55 @@ async def test_a_visitor_signing_up_before_any_event_is_a_user(gql: GraphQL) -> 
     assert (payload["contact"]["role"], payload["contact"]["anonymousId"]) == ("USER", "visitor-3")
 
 
-async def test_an_interrupted_merge_is_completed_by_a_repeat(
-    gql: GraphQL, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_an_interrupted_merge_is_completed_by_a_repeat(gql: GraphQL, app: Starlette) -> None:
     await browse_then_sign_up(gql)
-    real_move = merges.move_events
-
-    async def crash(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionError("the database went away")
-
-    monkeypatch.setattr(merges, "move_events", crash)
+    lead = await contact(gql, {"anonymousId": "visitor-1"})
+    ada = await contact(gql, {"userId": "ada"})
+    assert lead is not None
+    assert ada is not None
+    faults = Faults(app.state.services.store)
+    # The summaries are folded; the process dies while the raw events move.
+    faults.before("events", "update", raise_=ConnectionError("the database went away"))
     failed = await gql.result(
         MERGE, **{"from": {"anonymousId": "visitor-1"}, "into": {"userId": "ada"}}
     )
+    faults.restore()
     assert failed["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
-    monkeypatch.setattr(merges, "move_events", real_move)
+
+    # Halfway: the anonymousId names the user for every write (one event or a batch), never
+    # the lead, whose summaries were already folded into the user.
+    one = await track(gql, name="viewed-page", contact={"anonymousId": "visitor-1"})
+    assert one["contact"]["id"] == ada["id"]
+    batch = await track_many(
+        gql,
+        [
+            {"name": "viewed-page", "contact": {"anonymousId": "visitor-1"}},
+            {"name": "viewed-page", "contact": {"userId": "bob"}},
+        ],
+    )
+    assert batch["acceptedCount"] == 2
+    # A write by the lead's own id finds nobody: it is going away.
+    by_id = await track_many(gql, [{"name": "x", "contact": {"id": lead["id"]}}])
+    assert by_id["results"][0]["userErrors"][0]["code"] == "CONTACT_NOT_FOUND"
 
     done = (
         await gql.data(MERGE, **{"from": {"anonymousId": "visitor-1"}, "into": {"userId": "ada"}})
     )["mergeContacts"]
     assert done["userErrors"] == []
-    ada = await contact(gql, {"userId": "ada"})
-    assert ada is not None
-    assert {s["name"]: s["count"] for s in ada["eventSummaries"]} == {
+    merged = await contact(gql, {"userId": "ada"})
+    assert merged is not None
+    assert {s["name"]: s["count"] for s in merged["eventSummaries"]} == {
         "added-to-cart": 1,
         "exported-pdf": 1,
-        "viewed-page": 5,
+        "viewed-page": 7,
     }
-    assert len([e for e in ada["activity"]["edges"] if e["node"]["name"] == "viewed-page"]) == 5
+    assert len([e for e in merged["activity"]["edges"] if e["node"]["name"] == "viewed-page"]) == 7
     assert await catalog(gql) == {
-        "viewed-page": (5, 1),
+        "viewed-page": (8, 2),
         "added-to-cart": (1, 1),
         "exported-pdf": (1, 1),
     }
+    assert (await contact(gql, {"id": lead["id"]})) is None
 
 
 async def test_users_are_never_merged_and_refs_must_name_contacts(gql: GraphQL) -> None:

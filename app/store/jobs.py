@@ -1,0 +1,42 @@
+"""Multi-step work in flight (merges, deletions): recorded by its first step, removed by its
+last, so that work a crash interrupted is found and completed (`app/services/pending.py`).
+
+A job's `_id` names it (`kind:workspace:contact`), so recording it again changes nothing.
+The collection holds only work in flight: a few documents, read in `_id` order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.store.client import Doc, Store
+
+
+def _job_id(kind: str, workspace_id: str, contact_id: str) -> str:
+    return f"{kind}:{workspace_id}:{contact_id}"
+
+
+async def record(
+    store: Store, *, kind: str, workspace_id: str, contact_id: str, **fields: Any
+) -> None:
+    """An upsert, never a refused insert: it runs inside transactions."""
+    await store.collection("jobs").update_one(
+        {"_id": _job_id(kind, workspace_id, contact_id)},
+        {
+            "$setOnInsert": {
+                "kind": kind,
+                "workspace_id": workspace_id,
+                "contact_id": contact_id,
+                **fields,
+            }
+        },
+        upsert=True,
+    )
+
+
+async def remove(store: Store, *, kind: str, workspace_id: str, contact_id: str) -> None:
+    await store.collection("jobs").delete_one({"_id": _job_id(kind, workspace_id, contact_id)})
+
+
+async def pending(store: Store, *, limit: int) -> list[Doc]:
+    return await store.collection("jobs").find({}, sort=[("_id", 1)], limit=limit)
