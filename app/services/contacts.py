@@ -76,6 +76,9 @@ class Contacts:
             key, problem = await self._claim_user_id(key, fields, now=now, by_email=by_email)
             if problem is not None:
                 return ContactOutcome(errors=[problem])
+        problem = await self._check_attribute_cap(key, attributes)
+        if problem is not None:
+            return ContactOutcome(errors=[problem])
         try:
             contact = await store_contacts.upsert_contact(
                 self._store,
@@ -128,6 +131,28 @@ class Contacts:
         if current is not None and current.user_id not in (None, user_id):
             return key, _USER_ID_IMMUTABLE
         return key, None
+
+    async def _check_attribute_cap(
+        self, key: ContactKey, attributes: dict[str, Any]
+    ) -> UserError | None:
+        """At most TALLY_MAX_CONTACT_ATTRIBUTES custom attributes per contact, counted after the
+        change. Read before the write: concurrent upserts of one contact may together pass it by
+        at most one request's attributes (docs/semantics.md)."""
+        added = {k for k, v in attributes.items() if v is not None}
+        if not added:
+            return None
+        cap = self._settings.max_contact_attributes
+        current = await self.get(key) if len(added) <= cap else None
+        held = set(current.custom_attributes) if current is not None else set()
+        removed = {k for k, v in attributes.items() if v is None}
+        total = len((held - removed) | added)
+        if total <= cap:
+            return None
+        return UserError(
+            "TOO_MANY_CUSTOM_ATTRIBUTES",
+            f"The contact would have {total} custom attributes; at most {cap}.",
+            ("customAttributes",),
+        )
 
     async def _conflict(self, key: ContactKey, fields: dict[str, Any]) -> UserError:
         """Which of the unique fields another contact holds (the driver's error may not say)."""

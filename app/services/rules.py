@@ -11,6 +11,7 @@ from app.domain.rules import Rule, RuleSpec, check_rule
 from app.services.audience import Audience
 from app.services.messaging import RulesCache
 from app.settings import Settings
+from app.store import contacts as store_contacts
 from app.store import rules as store_rules
 from app.store.client import Store
 
@@ -54,10 +55,29 @@ class Rules:
             ]
         return (None, errors) if errors else (checked, [])
 
+    async def _over_cap(self, spec: RuleSpec, *, rule_id: str | None) -> UserError | None:
+        """At most TALLY_MAX_AUDIENCE_RULES AUDIENCE rules: each may add its id to a contact."""
+        if spec.trigger_kind != "AUDIENCE":
+            return None
+        cap = self._settings.max_audience_rules
+        count = await store_rules.count_audience_rules(
+            self._store, workspace_id=self._workspace.id, other_than=rule_id
+        )
+        if count < cap:
+            return None
+        return UserError(
+            "TOO_MANY_AUDIENCE_RULES",
+            f"This workspace has {cap} AUDIENCE rules, the most it may have.",
+            ("trigger", "kind"),
+        )
+
     async def create(self, spec: RuleSpec, *, now: datetime) -> RuleOutcome:
         checked, errors = await self._checked(spec, now=now)
         if checked is None:
             return RuleOutcome(errors=errors)
+        problem = await self._over_cap(checked, rule_id=None)
+        if problem is not None:
+            return RuleOutcome(errors=[problem])
         rule = await store_rules.insert_rule(
             self._store, workspace_id=self._workspace.id, spec=checked, now=now
         )
@@ -68,10 +88,17 @@ class Rules:
         checked, errors = await self._checked(spec, now=now)
         if checked is None:
             return RuleOutcome(errors=errors)
+        problem = await self._over_cap(checked, rule_id=rule_id)
+        if problem is not None:
+            return RuleOutcome(errors=[problem])
         rule = await store_rules.replace_rule(
             self._store, workspace_id=self._workspace.id, rule_id=rule_id, spec=checked, now=now
         )
         self._cache.forget(self._workspace.id)
+        if rule is not None and checked.trigger_kind != "AUDIENCE":
+            await store_contacts.forget_audience_rule(
+                self._store, workspace_id=self._workspace.id, rule_id=rule_id
+            )
         return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])
 
     async def delete(self, rule_id: str) -> RuleOutcome:
@@ -79,4 +106,8 @@ class Rules:
             self._store, workspace_id=self._workspace.id, rule_id=rule_id
         )
         self._cache.forget(self._workspace.id)
+        if rule is not None and rule.spec.trigger_kind == "AUDIENCE":
+            await store_contacts.forget_audience_rule(
+                self._store, workspace_id=self._workspace.id, rule_id=rule_id
+            )
         return RuleOutcome(rule=rule) if rule else RuleOutcome(errors=[_NOT_FOUND])

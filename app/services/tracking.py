@@ -25,6 +25,7 @@ from app.domain.models import Contact, Event, EventSummary, Workspace
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before
 from app.metrics import Metrics
+from app.services.event_names import check_names, note_new_names, too_many_names
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -120,13 +121,24 @@ class Tracker:
         return outcomes
 
     async def _record(self, batch: _Batch, *, now: datetime) -> None:
-        """Keys, then summaries, raw events and catalog: the order a retry repairs."""
+        """The names' cap, keys, then summaries, raw events and catalog: the order a retry
+        repairs."""
         store, workspace_id = self._store, self._workspace.id
         batch.outcomes = {i: o for i, o in batch.outcomes.items() if o.errors}  # a retried run
         batch.duplicates = {}
         expires_at = now + timedelta(days=self._workspace.retention_days)
-        claims: dict[str, str] = {}
+        cap = self._settings.max_event_names
+        names = await check_names(
+            store, workspace_id=workspace_id, names=(e.name for e in batch.valid.values()), cap=cap
+        )
+        valid: dict[int, ValidEvent] = {}
         for index, event in batch.valid.items():
+            if event.name in names.refused:
+                batch.outcomes[index] = TrackOutcome(errors=[too_many_names(cap)])
+            else:
+                valid[index] = event
+        claims: dict[str, str] = {}
+        for index, event in valid.items():
             key = event.idempotency_key
             if key is None:
                 continue
@@ -138,7 +150,7 @@ class Tracker:
             store, workspace_id=workspace_id, claims=claims, expires_at=expires_at
         )
         counted: dict[int, ValidEvent] = {}
-        for index, event in batch.valid.items():
+        for index, event in valid.items():
             key = event.idempotency_key
             if key is not None and (index in batch.duplicates or key not in claimed):
                 batch.duplicates[index] = key
@@ -180,6 +192,8 @@ class Tracker:
                 list(counted.values()), first_time=_first_time(deltas, contacts)
             ),
         )
+        if names.new & {event.name for event in counted.values()}:
+            await note_new_names(store, workspace_id=workspace_id)
         for index, event in counted.items():
             contact = contacts[event.contact]
             batch.outcomes[index] = TrackOutcome(

@@ -328,3 +328,13 @@ async def mark_audience_done(
         {"workspace_id": workspace_id, "_id": {"$in": [ObjectId(c) for c in contact_ids]}},
         {"$addToSet": {"audience_done": rule_id}},
     )
+
+
+async def forget_audience_rule(store: Store, *, workspace_id: str, rule_id: str) -> None:
+    """A deleted (or no longer AUDIENCE) rule leaves every contact's `audience_done`, which
+    therefore holds at most one id per AUDIENCE rule (a capped number). An admin operation,
+    outside any transaction: one multi-document update."""
+    await store.collection("contacts").update_many(
+        {"workspace_id": workspace_id, "audience_done": rule_id},
+        {"$pull": {"audience_done": rule_id}},
+    )

@@ -80,3 +80,16 @@ async def forget_contact(store: Store, *, workspace_id: str, counts: dict[str, i
     await collection.delete_many(
         {"workspace_id": workspace_id, "name": {"$in": list(counts)}, "contact_count": {"$lte": 0}}
     )
+
+
+async def existing_names(store: Store, *, workspace_id: str, names: list[str]) -> set[str]:
+    """Which of these names the catalog holds (each has one document per workspace)."""
+    docs = await store.collection("event_types").find(
+        {"workspace_id": workspace_id, "name": {"$in": names}}, projection={"name": 1}, limit=0
+    )
+    return {doc["name"] for doc in docs}
+
+
+async def count_names(store: Store, *, workspace_id: str) -> int:
+    """How many names the catalog holds (a count over the (workspace_id, name) index)."""
+    return await store.collection("event_types").count({"workspace_id": workspace_id})

@@ -72,3 +72,12 @@ async def delete_rule(store: Store, *, workspace_id: str, rule_id: str) -> Rule 
         {"workspace_id": workspace_id, "_id": oid}
     )
     return _rule(doc) if doc else None
+
+
+async def count_audience_rules(
+    store: Store, *, workspace_id: str, other_than: str | None = None
+) -> int:
+    query: Doc = {"workspace_id": workspace_id, "spec.trigger_kind": "AUDIENCE"}
+    if other_than is not None:
+        query["_id"] = {"$ne": object_id(other_than)}
+    return await store.collection("message_rules").count(query)

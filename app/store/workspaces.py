@@ -144,3 +144,12 @@ async def revoke_key(
         {"$set": {"revoked_at": now}},
     )
     return _api_key(doc) if doc else None
+
+
+async def note_new_event_names(store: Store, *, workspace_id: str) -> None:
+    """Written by every transaction that adds names to the catalog: two such transactions
+    then conflict (one is retried, seeing the other's names), so that the names' cap, read
+    as a count inside them, holds exactly. New names are rare: this is no hot spot."""
+    await store.collection("workspaces").update_one(
+        {"_id": workspace_id}, {"$inc": {"event_names_added": 1}}
+    )
