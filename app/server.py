@@ -47,7 +47,8 @@ def create_app(
         try:
             await create_indexes(store)
             await bootstrap(store, settings=settings, clock=services.clock)
-            await complete_pending(store)  # merges and deletions a crash interrupted
+            # Merges and deletions a crash interrupted.
+            await complete_pending(store, now=services.clock.now())
             services.store = store
             services.authenticator = Authenticator(
                 store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds

@@ -122,7 +122,9 @@ class Mutation:
             source, target = from_.ref().key("from"), into.ref().key("into")
         except InvalidInput as e:
             return ContactPayload(contact=None, user_errors=user_errors(e.errors))
-        merged, errors = await info.context.identity.merge(source, target)
+        merged, errors = await info.context.identity.merge(
+            source, target, now=info.context.clock.now()
+        )
         return ContactPayload(
             contact=Contact(model=merged) if merged else None, user_errors=user_errors(errors)
         )
@@ -138,7 +140,7 @@ class Mutation:
             return DeleteContactPayload(
                 deleted_contact_id=None, deleted_event_count=0, user_errors=user_errors(e.errors)
             )
-        deletion = await info.context.privacy.delete(key)
+        deletion = await info.context.privacy.delete(key, now=info.context.clock.now())
         return DeleteContactPayload(
             deleted_contact_id=strawberry.ID(deletion.contact_id) if deletion.contact_id else None,
             deleted_event_count=deletion.event_count,

@@ -20,6 +20,7 @@ from app.domain.timestamps import format_iso
 from app.messaging.broker import Broker, contact_topic
 from app.messaging.delivery import post_webhook
 from app.services.audience import Audience
+from app.services.pending import complete_pending
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import leases
@@ -61,6 +62,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.tick()
+                await complete_pending(self._store, now=self._clock.now())
             except Exception:
                 log.exception("scheduler tick failed")
             with contextlib.suppress(TimeoutError):

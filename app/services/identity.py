@@ -29,7 +29,7 @@ class Identity:
         )
 
     async def merge(
-        self, source: ContactKey, target: ContactKey
+        self, source: ContactKey, target: ContactKey, *, now: datetime
     ) -> tuple[Contact | None, list[UserError]]:
         """mergeContacts(from, into): a LEAD into a USER. Repeating it changes nothing."""
         lead, user = await self._get(source), await self._get(target)
@@ -46,9 +46,11 @@ class Identity:
             ]
         if user.role is not ContactRole.USER:
             return None, [_error("MERGE_TARGET_NOT_USER", "A lead merges into a USER.", "into")]
-        return await self._merge(lead, user)
+        return await self._merge(lead, user, now=now)
 
-    async def _merge(self, lead: Contact, user: Contact) -> tuple[Contact | None, list[UserError]]:
+    async def _merge(
+        self, lead: Contact, user: Contact, *, now: datetime
+    ) -> tuple[Contact | None, list[UserError]]:
         """The steps in app/store/merges.py: a bounded transaction that reads both contacts
         and folds the lead into the user, then the moves a chunk at a time."""
         store, workspace_id = self._store, self._workspace.id
@@ -59,7 +61,12 @@ class Identity:
 
         async def begin() -> merges.Plan | None:
             return await merges.begin(
-                store, workspace_id=workspace_id, lead_id=lead.id, user_id=user.id, caps=caps
+                store,
+                workspace_id=workspace_id,
+                lead_id=lead.id,
+                user_id=user.id,
+                caps=caps,
+                now=now,
             )
 
         try:
@@ -111,7 +118,7 @@ class Identity:
         if refused is not None:
             return None, [refused]
         if user is not None:
-            merged, errors = await self._merge(lead, user)
+            merged, errors = await self._merge(lead, user, now=now)
             if errors:  # a cap: the conversion would pass it
                 return None, [UserError(e.code, e.message, ("userId",)) for e in errors]
             if merged is not None and merged.user_id is None:

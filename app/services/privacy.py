@@ -30,13 +30,15 @@ class Privacy:
         self._store = store
         self._workspace = workspace
 
-    async def delete(self, key: ContactKey) -> Deletion:
+    async def delete(self, key: ContactKey, *, now: datetime) -> Deletion:
         """The contact and its share of the catalog in one bounded transaction, then its raw
         events and messages a chunk at a time (app/store/deletions.py)."""
         store, workspace_id = self._store, self._workspace.id
         contact = await store_contacts.find_contact(store, workspace_id=workspace_id, key=key)
         if contact is None or not await store.in_transaction(
-            lambda: deletions.begin(store, workspace_id=workspace_id, contact_id=contact.id)
+            lambda: deletions.begin(
+                store, workspace_id=workspace_id, contact_id=contact.id, now=now
+            )
         ):
             return Deletion(errors=[UserError("CONTACT_NOT_FOUND", "No such contact.", ("ref",))])
         events = await deletions.complete(store, workspace_id=workspace_id, contact_id=contact.id)

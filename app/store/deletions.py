@@ -10,6 +10,8 @@ documents, so that no transaction grows with the contact's history.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.store import event_types, jobs
 from app.store.client import Store
 from app.store.contacts import object_id, to_contact
@@ -17,7 +19,7 @@ from app.store.contacts import object_id, to_contact
 CHUNK = 1000  # documents removed by one command
 
 
-async def begin(store: Store, *, workspace_id: str, contact_id: str) -> bool:
+async def begin(store: Store, *, workspace_id: str, contact_id: str, now: datetime) -> bool:
     """Step 1 (run it in a transaction); False when no such contact exists."""
     oid = object_id(contact_id)
     if oid is None:
@@ -33,7 +35,9 @@ async def begin(store: Store, *, workspace_id: str, contact_id: str) -> bool:
         workspace_id=workspace_id,
         counts={name: s.count for name, s in contact.summaries.items()},
     )
-    await jobs.record(store, kind="delete", workspace_id=workspace_id, contact_id=contact_id)
+    await jobs.record(
+        store, kind="delete", workspace_id=workspace_id, contact_id=contact_id, now=now
+    )
     return True
 
 

@@ -7,6 +7,7 @@ The collection holds only work in flight: a few documents, read in `_id` order.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from app.store.client import Doc, Store
@@ -17,7 +18,7 @@ def _job_id(kind: str, workspace_id: str, contact_id: str) -> str:
 
 
 async def record(
-    store: Store, *, kind: str, workspace_id: str, contact_id: str, **fields: Any
+    store: Store, *, kind: str, workspace_id: str, contact_id: str, now: datetime, **fields: Any
 ) -> None:
     """An upsert, never a refused insert: it runs inside transactions."""
     await store.collection("jobs").update_one(
@@ -27,6 +28,7 @@ async def record(
                 "kind": kind,
                 "workspace_id": workspace_id,
                 "contact_id": contact_id,
+                "started_at": now,
                 **fields,
             }
         },
@@ -38,5 +40,7 @@ async def remove(store: Store, *, kind: str, workspace_id: str, contact_id: str)
     await store.collection("jobs").delete_one({"_id": _job_id(kind, workspace_id, contact_id)})
 
 
-async def pending(store: Store, *, limit: int) -> list[Doc]:
-    return await store.collection("jobs").find({}, sort=[("_id", 1)], limit=limit)
+async def pending(store: Store, *, started_before: datetime, limit: int) -> list[Doc]:
+    return await store.collection("jobs").find(
+        {"started_at": {"$lt": started_before}}, sort=[("_id", 1)], limit=limit
+    )

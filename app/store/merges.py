@@ -4,9 +4,9 @@ each is safe to repeat, so that a repeat (or the start-up sweep) completes an in
 1. `begin`, one transaction: the lead and the user are read inside it; the caps are checked
    before anything is written; the plan is fixed on the lead (`merging: {into, shared}`), and
    from then on the lead takes no new events (they go to the user, which holds its
-   anonymousId as an alias); the user takes the lead's summaries once (`merged_from`); each
-   shared catalog entry loses one contact once (`merged_leads`); ONCE messages are settled so
-   that no write can be refused (below); a pending job is recorded (`jobs`).
+   anonymousId as an alias); a pending job is recorded (`jobs`); the user takes the lead's
+   summaries once (`merged_from`); each shared catalog entry loses one contact once
+   (`merged_leads`); ONCE messages are settled so that no write can be refused.
 2. `move_events` / `move_messages`: at most `CHUNK` documents a command, repeated until none
    is left; plain idempotent writes.
 3. `finish`, one transaction: the lead, the markers and the job are removed.
@@ -53,10 +53,17 @@ class Plan:
 
 
 async def begin(
-    store: Store, *, workspace_id: str, lead_id: str, user_id: str, caps: MergeCaps
+    store: Store,
+    *,
+    workspace_id: str,
+    lead_id: str,
+    user_id: str,
+    caps: MergeCaps | None,
+    now: datetime,
 ) -> Plan | None:
     """Step 1 (run it in a transaction). The plan, or None when there is no lead to merge any
-    more. Raises MergeRefused, before writing anything, when the result would pass a cap."""
+    more. Raises MergeRefused, before writing anything, when the result would pass a cap.
+    Without caps, only a merge planned before is continued (the sweep)."""
     contacts = store.collection("contacts")
     lead = await contacts.find_one({"workspace_id": workspace_id, "_id": object_id(lead_id)})
     if lead is None or lead["role"] != ContactRole.LEAD.value:
@@ -67,6 +74,8 @@ async def begin(
     if user is None or user["role"] != ContactRole.USER.value:
         return None
     if merging is None:
+        if caps is None:
+            return None
         _check_caps(lead, user, caps)
         shared = sorted(set(lead.get("events") or {}) & set(user.get("events") or {}))
         merging = {"into": into, "shared": shared}
@@ -75,13 +84,13 @@ async def begin(
             {"$set": {"merging": merging}},
         )
     plan = Plan(lead_id=lead_id, into=into, shared=list(merging["shared"]))
+    await jobs.record(
+        store, kind="merge", workspace_id=workspace_id, contact_id=lead_id, now=now, into=into,
+        shared=plan.shared,
+    )  # fmt: skip
     await _fold_into_user(store, workspace_id=workspace_id, lead=lead, user=user)
     await _count_shared_once(store, workspace_id=workspace_id, plan=plan)
     await _settle_once_messages(store, workspace_id=workspace_id, lead=lead, user_id=into)
-    await jobs.record(
-        store, kind="merge", workspace_id=workspace_id, contact_id=lead_id, into=into,
-        shared=plan.shared,
-    )  # fmt: skip
     return plan
 
 
