@@ -52,6 +52,8 @@ async def create_indexes(store: Store) -> None:
     )
     await messages.create_index([("workspace_id", 1), ("contact_id", 1), ("created_at", -1)])
     await messages.create_index([("workspace_id", 1), ("status", 1), ("due_at", 1)])
+    # Merges and deletions in flight (a few documents, across workspaces), oldest first.
+    await store.collection("jobs").create_index([("started_at", 1)])
 
     if not store.embedded:
         # Retention on a real server: expired raw events and idempotency keys go by TTL. The

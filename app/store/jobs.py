@@ -2,7 +2,7 @@
 last, so that work a crash interrupted is found and completed (`app/services/pending.py`).
 
 A job's `_id` names it (`kind:workspace:contact`), so recording it again changes nothing.
-The collection holds only work in flight: a few documents, read in `_id` order.
+The collection holds only work in flight: a few documents, read oldest first.
 """
 
 from __future__ import annotations
@@ -42,5 +42,5 @@ async def remove(store: Store, *, kind: str, workspace_id: str, contact_id: str)
 
 async def pending(store: Store, *, started_before: datetime, limit: int) -> list[Doc]:
     return await store.collection("jobs").find(
-        {"started_at": {"$lt": started_before}}, sort=[("_id", 1)], limit=limit
+        {"started_at": {"$lt": started_before}}, sort=[("started_at", 1)], limit=limit
     )
