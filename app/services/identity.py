@@ -7,9 +7,9 @@ from datetime import datetime
 from app.domain.errors import UserError
 from app.domain.models import Contact, ContactRole, Workspace
 from app.domain.refs import ContactKey, RefKind
+from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import merges
-from app.settings import Settings
 from app.store.client import Store
 
 
