@@ -141,7 +141,8 @@ async def identity_problem(
         return None
     identities: set[str] = set()
     if key.kind is RefKind.ANONYMOUS_ID:
-        named = await store_contacts.find_contact(store, workspace_id=workspace.id, key=key)
+        # Whom a write by it reaches (mid-merge: the user, not the lead being merged).
+        named = await store_contacts.find_write_target(store, workspace_id=workspace.id, key=key)
         if named is not None and named.role is ContactRole.USER:
             identities.add(named.user_id or named.email or "")
     else:

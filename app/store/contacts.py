@@ -232,6 +232,16 @@ async def find_contact(store: Store, *, workspace_id: str, key: ContactKey) -> C
     return to_contact(doc) if doc else None
 
 
+async def find_write_target(store: Store, *, workspace_id: str, key: ContactKey) -> Contact | None:
+    """The contact a write by `key` reaches (`write_filter`): halfway through a merge, the user
+    for the lead's anonymousId, where `find_contact` shows the lead."""
+    query = write_filter(workspace_id, key)
+    if query is None:
+        return None
+    doc = await store.collection("contacts").find_one(query)
+    return to_contact(doc) if doc else None
+
+
 async def find_contact_by_id(store: Store, *, workspace_id: str, contact_id: str) -> Contact | None:
     return await find_contact(
         store, workspace_id=workspace_id, key=ContactKey(RefKind.ID, contact_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from bson import ObjectId
 from starlette.applications import Starlette
@@ -14,8 +15,11 @@ from app.clock import ManualClock
 from app.services.pending import complete_pending
 from app.store import deletions, merges
 from tests.api.test_identity import MERGE, UPSERT, catalog, contact
+from tests.api.test_keys import sign
 from tests.api.test_message_rules import create
 from tests.api.test_privacy import DELETE
+from tests.api.test_publishable import PK_TRACK, page_key, verification_on
+from tests.api.test_publishable import codes as pk_codes
 from tests.api.test_track_event import track
 from tests.faults import Faults
 from tests.helpers import GraphQL
@@ -223,3 +227,20 @@ async def test_an_interrupted_merge_is_completed_by_the_sweep(
     ]
     await track(gql, name="viewed-page", contact={"userId": "ada"})
     assert len(await messages(gql, {"userId": "ada"})) == 2
+
+
+async def test_halfway_through_a_merge_the_anonymous_id_needs_the_users_hash(
+    gql: GraphQL, http: httpx.AsyncClient, app: Starlette
+) -> None:
+    secret = await verification_on(gql)
+    page = await page_key(gql, http)
+    await page.data(PK_TRACK, input={"name": "viewed-page", "contact": {"anonymousId": "v1"}})
+    await track(gql, name="viewed-page", contact={"userId": "ada"})
+    faults = Faults(app.state.services.store)
+    faults.before("events", "update", raise_=ConnectionError("the process died"))
+    await gql.result(MERGE, **{"from": {"anonymousId": "v1"}, "into": {"userId": "ada"}})
+    faults.restore()
+    # Writes by v1 now reach ada: the page needs ada's hash, as once the merge is done.
+    event = {"name": "viewed-page", "contact": {"anonymousId": "v1"}}
+    assert await pk_codes(page, PK_TRACK, **event) == ["INVALID_USER_HASH"]
+    assert await pk_codes(page, PK_TRACK, **event, userHash=sign(secret, "ada")) == []
