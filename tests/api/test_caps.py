@@ -165,3 +165,19 @@ async def test_audience_rules_are_capped_and_a_deleted_one_leaves_every_contact(
     [done] = await contacts.find({"user_id": "ada"}, limit=0)
     assert first["id"] not in done["audience_done"]
     assert codes(await create(gql, audience("Three"))) == []
+
+
+async def test_every_write_adding_names_writes_the_workspace_note(
+    gql: GraphQL, app: Starlette
+) -> None:
+    """The mechanism that makes the cap exact on a replica set: two transactions adding names
+    both write the workspace's note, so they conflict and one is run again, counting anew."""
+    faults = Faults(app.state.services.store)
+    await track(gql, name="a", contact={"userId": "ada"})
+    assert faults.commands.count(("workspaces", "update")) == 1
+    await track(gql, name="a", contact={"userId": "bob"})
+    await track_many(gql, [{"name": "a", "contact": {"userId": "cy"}}])
+    assert faults.commands.count(("workspaces", "update")) == 1
+    await track_many(gql, [{"name": n, "contact": {"userId": "cy"}} for n in ("a", "b", "c")])
+    assert faults.commands.count(("workspaces", "update")) == 2
+    faults.restore()
