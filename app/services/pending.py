@@ -36,6 +36,20 @@ async def complete_pending(store: Store, *, now: datetime) -> int:
     return done
 
 
+async def complete_merges(
+    store: Store, *, workspace_id: str, lead_ids: list[str], now: datetime
+) -> None:
+    """These leads' merges, completed now (whatever their age)."""
+    for lead_id in lead_ids:
+        job = await jobs.find(store, kind="merge", workspace_id=workspace_id, contact_id=lead_id)
+        if job is None:  # planned on the lead, the job not yet recorded (no transactions)
+            planned = await merges.planned(store, workspace_id=workspace_id, lead_id=lead_id)
+            if planned is None:
+                continue
+            job = {"workspace_id": workspace_id, "contact_id": lead_id, **planned}
+        await _complete_merge(store, job=job, now=now)
+
+
 async def _complete_merge(store: Store, *, job: Doc, now: datetime) -> None:
     """Step 1 again (each of its writes is guarded), unless the lead is gone already (the last
     step was under way), then the rest."""

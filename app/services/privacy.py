@@ -11,11 +11,14 @@ from app.domain.models import Workspace
 from app.domain.records import contact_record, event_record, message_record
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before, format_iso
+from app.services.pending import complete_merges
 from app.store import contacts as store_contacts
 from app.store import deletions
 from app.store import events as store_events
 from app.store import messages as store_messages
 from app.store.client import Store
+
+_MERGE_ROUNDS = 3  # a contact found mid-merge: finish the merge, look again
 
 
 @dataclass(frozen=True)
@@ -32,17 +35,37 @@ class Privacy:
 
     async def delete(self, key: ContactKey, *, now: datetime) -> Deletion:
         """The contact and its share of the catalog in one bounded transaction, then its raw
-        events and messages a chunk at a time (app/store/deletions.py)."""
+        events and messages a chunk at a time (app/store/deletions.py). A contact found in a
+        merge under way: the merge is finished first, then the ref looked up again (a merged
+        lead's anonymousId names its user)."""
         store, workspace_id = self._store, self._workspace.id
-        contact = await store_contacts.find_contact(store, workspace_id=workspace_id, key=key)
-        if contact is None or not await store.in_transaction(
+        for _ in range(_MERGE_ROUNDS):
+            contact = await store_contacts.find_contact(store, workspace_id=workspace_id, key=key)
+            if contact is None:
+                break
+            try:
+                deletion = await self._delete(contact.id, now=now)
+            except deletions.MergeUnderWay as e:
+                await complete_merges(
+                    store, workspace_id=workspace_id, lead_ids=e.lead_ids, now=now
+                )
+                continue
+            if deletion is not None:
+                return deletion
+            break
+        return Deletion(errors=[UserError("CONTACT_NOT_FOUND", "No such contact.", ("ref",))])
+
+    async def _delete(self, contact_id: str, *, now: datetime) -> Deletion | None:
+        store, workspace_id = self._store, self._workspace.id
+        found = await store.in_transaction(
             lambda: deletions.begin(
-                store, workspace_id=workspace_id, contact_id=contact.id, now=now
+                store, workspace_id=workspace_id, contact_id=contact_id, now=now
             )
-        ):
-            return Deletion(errors=[UserError("CONTACT_NOT_FOUND", "No such contact.", ("ref",))])
-        events = await deletions.complete(store, workspace_id=workspace_id, contact_id=contact.id)
-        return Deletion(contact_id=contact.id, event_count=events)
+        )
+        if not found:
+            return None
+        events = await deletions.complete(store, workspace_id=workspace_id, contact_id=contact_id)
+        return Deletion(contact_id=contact_id, event_count=events)
 
     async def export(self, key: ContactKey, *, now: datetime) -> dict[str, Any] | None:
         """Everything stored about one contact: attributes, summaries, raw events in the window."""

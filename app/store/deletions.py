@@ -19,16 +19,28 @@ from app.store.contacts import object_id, to_contact
 CHUNK = 1000  # documents removed by one command
 
 
+class MergeUnderWay(Exception):
+    """The contact is a lead being merged, or a user a lead is being merged into: complete
+    those merges first (their steps would otherwise move data to, or from, a deleted contact)."""
+
+    def __init__(self, lead_ids: list[str]) -> None:
+        super().__init__(", ".join(lead_ids))
+        self.lead_ids = lead_ids
+
+
 async def begin(store: Store, *, workspace_id: str, contact_id: str, now: datetime) -> bool:
-    """Step 1 (run it in a transaction); False when no such contact exists."""
+    """Step 1 (run it in a transaction); False when no such contact exists. Raises
+    MergeUnderWay, before writing anything, when a merge involving the contact is under way."""
     oid = object_id(contact_id)
     if oid is None:
         return False
-    doc = await store.collection("contacts").find_one_and_delete(
-        {"workspace_id": workspace_id, "_id": oid}
-    )
+    contacts = store.collection("contacts")
+    doc = await contacts.find_one({"workspace_id": workspace_id, "_id": oid})
     if doc is None:
         return False
+    if "merging" in doc or doc.get("merged_from"):
+        raise MergeUnderWay([contact_id] if "merging" in doc else list(doc["merged_from"]))
+    await contacts.delete_one({"workspace_id": workspace_id, "_id": oid})
     contact = to_contact(doc)
     await event_types.forget_contact(
         store,

@@ -36,6 +36,10 @@ async def record(
     )
 
 
+async def find(store: Store, *, kind: str, workspace_id: str, contact_id: str) -> Doc | None:
+    return await store.collection("jobs").find_one({"_id": _job_id(kind, workspace_id, contact_id)})
+
+
 async def remove(store: Store, *, kind: str, workspace_id: str, contact_id: str) -> None:
     await store.collection("jobs").delete_one({"_id": _job_id(kind, workspace_id, contact_id)})
 

@@ -94,6 +94,15 @@ async def begin(
     return plan
 
 
+async def planned(store: Store, *, workspace_id: str, lead_id: str) -> Doc | None:
+    """The plan fixed on this lead (`{into, shared}`), if a merge of it is under way."""
+    lead = await store.collection("contacts").find_one(
+        {"workspace_id": workspace_id, "_id": object_id(lead_id)}
+    )
+    plan: Doc | None = lead.get("merging") if lead else None
+    return plan
+
+
 def _check_caps(lead: Doc, user: Doc, caps: MergeCaps) -> None:
     aliases = set(user.get("aliases") or ()) | set(lead.get("aliases") or ())
     if lead.get("anonymous_id") is not None:

@@ -144,7 +144,8 @@ async def test_an_event_recorded_while_a_deletion_starts_is_deleted_with_it(
         await track(gql, name="viewed-page", contact={"userId": "ada"})
         await track(gql, name="exported-pdf", contact={"userId": "ada"})
 
-    faults.before("contacts", "find_and_modify", run=another_request)
+    # Reads: the contact (by the service), then again inside the deletion's transaction.
+    faults.before("contacts", "find", nth=2, run=another_request)
     payload = (await gql.data(DELETE, ref={"userId": "ada"}))["deleteContact"]
     faults.restore()
     assert payload["deletedEventCount"] == 3
@@ -244,3 +245,25 @@ async def test_halfway_through_a_merge_the_anonymous_id_needs_the_users_hash(
     event = {"name": "viewed-page", "contact": {"anonymousId": "v1"}}
     assert await pk_codes(page, PK_TRACK, **event) == ["INVALID_USER_HASH"]
     assert await pk_codes(page, PK_TRACK, **event, userHash=sign(secret, "ada")) == []
+
+
+@pytest.mark.parametrize("ref", [{"anonymousId": "visitor-1"}, {"userId": "ada"}])
+async def test_deleting_a_person_halfway_through_a_merge_finishes_it_first(
+    gql: GraphQL, app: Starlette, ref: dict[str, str]
+) -> None:
+    for _ in range(2):
+        await track(gql, name="viewed-page", contact={"anonymousId": "visitor-1"})
+    await track(gql, name="viewed-page", contact={"userId": "ada"})
+    await track(gql, name="viewed-page", contact={"userId": "bob"})
+    ada = await contact(gql, {"userId": "ada"})
+    assert ada is not None
+    faults = Faults(app.state.services.store)
+    faults.before("events", "update", raise_=ConnectionError("the process died"))
+    await gql.result(MERGE, **{"from": {"anonymousId": "visitor-1"}, "into": {"userId": "ada"}})
+    faults.restore()
+    # The lead and the user are one person now: deleting either deletes all of it.
+    payload = (await gql.data(DELETE, ref=ref))["deleteContact"]
+    assert payload == {"deletedContactId": ada["id"], "deletedEventCount": 3, "userErrors": []}
+    assert await contact(gql, {"anonymousId": "visitor-1"}) is None
+    assert await contact(gql, {"userId": "ada"}) is None
+    assert await catalog(gql) == {"viewed-page": (1, 1)}
