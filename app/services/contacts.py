@@ -142,7 +142,13 @@ class Contacts:
         if not added:
             return None
         cap = self._settings.max_contact_attributes
-        current = await self.get(key) if len(added) <= cap else None
+        current = (
+            await store_contacts.find_write_target(
+                self._store, workspace_id=self._workspace.id, key=key
+            )
+            if len(added) <= cap
+            else None
+        )
         held = set(current.custom_attributes) if current is not None else set()
         removed = {k for k, v in attributes.items() if v is None}
         total = len((held - removed) | added)
