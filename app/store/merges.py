@@ -1,15 +1,15 @@
 """The steps of merging a lead into a user: each touches a bounded number of documents, and
-each is safe to repeat, so that a repeat (or the start-up sweep) completes an interrupted merge.
+each is safe to repeat, so that a repeat (or the sweep, app/services/pending.py) completes an
+interrupted merge.
 
 1. `begin`, one transaction: the lead and the user are read inside it; the caps are checked
    before anything is written; the plan is fixed on the lead (`merging: {into, shared}`), and
-   from then on the lead takes no new events (they go to the user, which holds its
-   anonymousId as an alias); a pending job is recorded (`jobs`); the user takes the lead's
-   summaries once (`merged_from`); each shared catalog entry loses one contact once
+   from then on the lead takes no new writes (`contacts.write_filter`: they go to the user,
+   which holds its anonymousId as an alias); a pending job is recorded (`jobs`); the user takes
+   the lead's summaries once (`merged_from`); each shared catalog entry loses one contact once
    (`merged_leads`); ONCE messages are settled so that no write can be refused.
-2. `move_events` / `move_messages`: at most `CHUNK` documents a command, repeated until none
-   is left; plain idempotent writes.
-3. `finish`, one transaction: the lead, the markers and the job are removed.
+2. `complete`: the lead's raw events, then its messages, move to the user `CHUNK` at a time
+   (plain idempotent writes); then one transaction removes the lead, the markers and the job.
 """
 
 from __future__ import annotations
