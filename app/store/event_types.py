@@ -77,9 +77,19 @@ async def forget_contact(store: Store, *, workspace_id: str, counts: dict[str, i
         ],
         ordered=False,
     )
-    await collection.delete_many(
-        {"workspace_id": workspace_id, "name": {"$in": list(counts)}, "contact_count": {"$lte": 0}}
+    gone = await _held_by_nobody(store, workspace_id=workspace_id, names=list(counts))
+    if gone:
+        await collection.delete_many({"workspace_id": workspace_id, "name": {"$in": gone}})
+
+
+async def _held_by_nobody(store: Store, *, workspace_id: str, names: list[str]) -> list[str]:
+    """Which of these names no contact has any more: their contactCount is down to 0."""
+    docs = await store.collection("event_types").find(
+        {"workspace_id": workspace_id, "name": {"$in": names}, "contact_count": {"$lte": 0}},
+        projection={"name": 1},
+        limit=0,
     )
+    return [doc["name"] for doc in docs]
 
 
 async def existing_names(store: Store, *, workspace_id: str, names: list[str]) -> set[str]:
