@@ -267,3 +267,21 @@ async def test_deleting_a_person_halfway_through_a_merge_finishes_it_first(
     assert await contact(gql, {"anonymousId": "visitor-1"}) is None
     assert await contact(gql, {"userId": "ada"}) is None
     assert await catalog(gql) == {"viewed-page": (1, 1)}
+
+
+async def test_a_merge_interrupted_before_its_job_was_recorded_is_finished_by_a_deletion(
+    gql: GraphQL, app: Starlette
+) -> None:
+    """Without transactions (the embedded store, a standalone server) a crash can fall between
+    the plan fixed on the lead and the job: the plan on the lead is enough to finish it."""
+    await track(gql, name="viewed-page", contact={"anonymousId": "visitor-1"})
+    await track(gql, name="viewed-page", contact={"userId": "ada"})
+    ada = await contact(gql, {"userId": "ada"})
+    assert ada is not None
+    faults = Faults(app.state.services.store)
+    faults.before("jobs", "update", raise_=ConnectionError("the process died"))
+    await gql.result(MERGE, **{"from": {"anonymousId": "visitor-1"}, "into": {"userId": "ada"}})
+    faults.restore()
+    payload = (await gql.data(DELETE, ref={"anonymousId": "visitor-1"}))["deleteContact"]
+    assert payload == {"deletedContactId": ada["id"], "deletedEventCount": 2, "userErrors": []}
+    assert await catalog(gql) == {}
