@@ -22,7 +22,7 @@ from app.messaging.delivery import post_webhook
 from app.services.audience import Audience
 from app.settings import Settings
 from app.store import contacts as store_contacts
-from app.store import leases
+from app.store import leases, matching
 from app.store import messages as store_messages
 from app.store import rules as store_rules
 from app.store.client import Store
@@ -101,11 +101,12 @@ class Scheduler:
         """Each contact matching the audience gets the message once."""
         assert rule.spec.audience is not None
         audience = Audience(store=self._store, workspace=workspace)
-        query = await audience.compile(rule.spec.audience, now=now)
-        contacts = await store_contacts.find_page(
+        compiled = await audience.compile(rule.spec.audience, now=now)
+        contacts = await matching.find_page(
             self._store,
             workspace_id=workspace.id,
-            query={"$and": [query, {"audience_done": {"$ne": rule.id}}]},
+            query={"$and": [compiled.query, {"audience_done": {"$ne": rule.id}}]},
+            windows=compiled.windows,
             sort=[("_id", 1)],
             limit=BATCH,
         )

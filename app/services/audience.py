@@ -10,13 +10,13 @@ from typing import Any
 from app.domain.contact_order import ContactOrder
 from app.domain.cursors import check_page_size
 from app.domain.errors import InvalidInput, RequestError, UserError
-from app.domain.filters import Query, compile_contact_filter, window_match, windows_of
+from app.domain.filters import Query, compile_contact_filter, window_field, window_match, windows_of
 from app.domain.models import Contact, Segment, Workspace
 from app.domain.storable import check_storable, storable_problems
-from app.store import contacts as store_contacts
-from app.store import events as store_events
+from app.store import matching
 from app.store import segments as store_segments
 from app.store.client import Store
+from app.store.matching import WindowLookup
 
 MAX_SEGMENT_NAME = 200
 
@@ -27,6 +27,14 @@ class ContactPage:
     has_next_page: bool
     order: ContactOrder
     count: Callable[[], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A filter as a query over contacts, and the windows it compares."""
+
+    query: Query
+    windows: list[WindowLookup]
 
 
 @dataclass(frozen=True)
@@ -60,31 +68,22 @@ class Audience:
         segments = await store_segments.all_segments(self._store, workspace_id=self._workspace.id)
         return {segment.id: segment.filter for segment in segments}
 
-    async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Query:
+    async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Compiled:
         """The contacts query for a filter; InvalidInput when the filter is refused."""
         check_storable(filter, path=("filter",))  # a real server cannot even read such a query
         segments = await self._segment_filters(filter)
         retention = self._workspace.retention_days
-        windows = sorted(
-            windows_of(filter, now=now, segments=segments, retention_days=retention),
-            key=repr,
-        )
-        counts = await store_events.count_per_contact(
-            self._store,
-            workspace_id=self._workspace.id,
-            names=[w.name for w in windows],
-            matches={
-                str(i): window_match(w, workspace_id=self._workspace.id, now=now)
-                for i, w in enumerate(windows)
-            },
-        )
-        return compile_contact_filter(
-            filter,
-            now=now,
-            segments=segments,
-            retention_days=retention,
-            window_counts={w: counts[str(i)] for i, w in enumerate(windows)},
-        )
+        windows = windows_of(filter, now=now, segments=segments, retention_days=retention)
+        query = compile_contact_filter(filter, now=now, segments=segments, retention_days=retention)
+        lookups = [
+            WindowLookup(
+                field=window_field(window),
+                match=window_match(window, workspace_id=self._workspace.id, now=now),
+                cap=cap,
+            )
+            for window, cap in sorted(windows.items(), key=repr)
+        ]
+        return Compiled(query, lookups)
 
     async def contacts(
         self,
@@ -100,18 +99,22 @@ class Audience:
             query = await self.compile(filter, now=now)
         except InvalidInput as e:
             raise as_request_error(e) from e
-        page_query = {"$and": [query, order.after(after)]} if after else query
-        found = await store_contacts.find_page(
+        page_query = {"$and": [query.query, order.after(after)]} if after else query.query
+        found = await matching.find_page(
             self._store,
             workspace_id=self._workspace.id,
             query=page_query,
             sort=order.sort(),
             limit=first + 1,
+            windows=query.windows,
         )
 
         async def count() -> int:
-            return await store_contacts.count_matching(
-                self._store, workspace_id=self._workspace.id, query=query
+            return await matching.count_matching(
+                self._store,
+                workspace_id=self._workspace.id,
+                query=query.query,
+                windows=query.windows,
             )
 
         return ContactPage(found[:first], len(found) > first, order, count)
@@ -123,8 +126,12 @@ class Audience:
             query = await self.compile(filter, now=now)
         except InvalidInput as e:
             raise as_request_error(e) from e
-        return await store_contacts.count_matching(
-            self._store, workspace_id=self._workspace.id, query=query, contact_id=contact_id
+        return await matching.count_matching(
+            self._store,
+            workspace_id=self._workspace.id,
+            query=query.query,
+            contact_id=contact_id,
+            windows=query.windows,
         )
 
     # ------------------------------------------------------------ saved segments
