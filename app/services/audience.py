@@ -14,6 +14,7 @@ from app.domain.filters import Query, compile_contact_filter, window_field, wind
 from app.domain.models import Contact, Segment, Workspace
 from app.domain.storable import check_storable, storable_problems
 from app.store import matching
+from app.store import rules as store_rules
 from app.store import segments as store_segments
 from app.store.client import Store
 from app.store.matching import WindowLookup
@@ -43,6 +44,17 @@ class SegmentOutcome:
     errors: list[UserError] = field(default_factory=list)
 
 
+def _refers_to(value: Any, segment_id: str) -> bool:
+    """Whether a filter (API field names) names this segment in an `inSegment`."""
+    if isinstance(value, dict):
+        return value.get("inSegment") == segment_id or any(
+            _refers_to(v, segment_id) for v in value.values()
+        )
+    if isinstance(value, list):
+        return any(_refers_to(v, segment_id) for v in value)
+    return False
+
+
 def _mentions_segments(value: Any) -> bool:
     if isinstance(value, dict):
         return "inSegment" in value or any(_mentions_segments(v) for v in value.values())
@@ -55,6 +67,12 @@ def as_request_error(error: InvalidInput) -> RequestError:
     first = error.errors[0]
     where = ".".join(first.field or ())
     return RequestError(first.code, f"{first.message} (at {where})" if where else first.message)
+
+
+def reason_of(error: InvalidInput) -> str:
+    """Why a saved filter can no longer be evaluated, for people to read (`disabledReason`)."""
+    refused = as_request_error(error)
+    return f"{refused.code}: {refused}"
 
 
 class Audience:
@@ -123,9 +141,16 @@ class Audience:
         self, filter: dict[str, Any], *, now: datetime, contact_id: str | None = None
     ) -> int:
         try:
-            query = await self.compile(filter, now=now)
+            return await self.matches(filter, now=now, contact_id=contact_id)
         except InvalidInput as e:
             raise as_request_error(e) from e
+
+    async def matches(
+        self, filter: dict[str, Any], *, now: datetime, contact_id: str | None = None
+    ) -> int:
+        """How many contacts match (0 or 1 with `contact_id`); InvalidInput when a saved filter
+        can no longer be evaluated (a segment deleted, a window past a lowered retention)."""
+        query = await self.compile(filter, now=now)
         return await matching.count_matching(
             self._store,
             workspace_id=self._workspace.id,
@@ -214,6 +239,29 @@ class Audience:
         return SegmentOutcome(segment=segment) if segment else SegmentOutcome(errors=[_NOT_FOUND])
 
     async def delete_segment(self, segment_id: str) -> SegmentOutcome:
+        """Removes a segment no other segment and no message rule refers to."""
+        users = [
+            f"segment {s.name!r}"
+            for s in await self.segments()
+            if s.id != segment_id and _refers_to(s.filter, segment_id)
+        ]
+        rules = await store_rules.all_rules(self._store, workspace_id=self._workspace.id)
+        users += [
+            f"message rule {r.spec.name!r}"
+            for r in rules
+            if _refers_to(r.spec.audience, segment_id)
+        ]
+        if users:
+            return SegmentOutcome(
+                errors=[
+                    UserError(
+                        "SEGMENT_IN_USE",
+                        f"The segment is used by {', '.join(users)}: change or delete "
+                        f"{'them' if len(users) > 1 else 'it'} first.",
+                        ("id",),
+                    )
+                ]
+            )
         segment = await store_segments.delete_segment(
             self._store, workspace_id=self._workspace.id, segment_id=segment_id
         )

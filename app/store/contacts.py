@@ -307,3 +307,17 @@ async def mark_audience_done(
         {"workspace_id": workspace_id, "_id": {"$in": [ObjectId(c) for c in contact_ids]}},
         {"$addToSet": {"audience_done": rule_id}},
     )
+
+
+async def span_end(
+    store: Store, *, workspace_id: str, after: ObjectId | None, size: int
+) -> str | None:
+    """The id of the `size`-th contact after `after` in id order (index `(workspace_id, _id)`),
+    or None when fewer remain."""
+    query: dict[str, Any] = {"workspace_id": workspace_id}
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    docs = await store.collection("contacts").find(
+        query, sort=[("_id", 1)], limit=size, projection={"_id": 1}
+    )
+    return str(docs[-1]["_id"]) if len(docs) == size else None

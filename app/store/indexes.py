@@ -26,6 +26,8 @@ async def create_indexes(store: Store) -> None:
     )
     await contacts.create_index([("workspace_id", 1), ("last_seen_at", -1)])
     await contacts.create_index([("workspace_id", 1), ("aliases", 1)])
+    # AUDIENCE rules walk a workspace's contacts in id order, a span a tick.
+    await contacts.create_index([("workspace_id", 1), ("_id", 1)])
 
     events = store.collection("events")
     await events.create_index(

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.test_message_rules import create as create_rule
 from tests.api.test_track_event import iso
 from tests.api.test_track_events import track_many
 from tests.helpers import GraphQL, total_store_commands
@@ -297,10 +298,13 @@ async def test_segment_updates_cycles_names_and_deletion(gql: GraphQL) -> None:
     )["updateSegment"]
     assert renamed == {"segment": {"name": "Leads", "count": 2}, "userErrors": []}
     assert await who(gql, {"inSegment": b["id"]}) == ["cy", "eve"]
-    deleted = await gql.data(
-        "mutation($id: ID!) { deleteSegment(id: $id) { segment { name } userErrors { code } } }",
-        id=a["id"],
+    delete = (
+        "mutation($id: ID!) { deleteSegment(id: $id) { segment { name } userErrors { code } } }"
     )
+    in_use = await gql.data(delete, id=a["id"])
+    assert in_use["deleteSegment"] == {"segment": None, "userErrors": [{"code": "SEGMENT_IN_USE"}]}
+    assert (await gql.data(delete, id=b["id"]))["deleteSegment"]["userErrors"] == []
+    deleted = await gql.data(delete, id=a["id"])
     assert deleted["deleteSegment"] == {"segment": {"name": "Leads"}, "userErrors": []}
     assert await gql.error_codes(CONTACTS, filter={"inSegment": b["id"]}) == ["SEGMENT_NOT_FOUND"]
     gone = await gql.data(
@@ -348,3 +352,45 @@ async def test_no_query_or_result_document_grows_with_the_contacts(gql: GraphQL)
         assert [len(e["node"]["activity"]["edges"]) for e in data["edges"]] == [3] * 10
         measured.append((sizes.commands, sizes.largest_query, sizes.largest_result))
     assert measured[0] == measured[1]
+
+
+async def test_a_segment_in_use_is_not_deleted_and_its_users_are_named(gql: GraphQL) -> None:
+    fans = (await gql.data(SEGMENT, input={"name": "Fans", "filter": {"role": "USER"}}))[
+        "createSegment"
+    ]["segment"]
+    await gql.data(
+        SEGMENT, input={"name": "Fan leads", "filter": {"not": {"inSegment": fans["id"]}}}
+    )
+    rule = (
+        await create_rule(
+            gql,
+            {
+                "name": "Fan mail",
+                "trigger": {"kind": "AUDIENCE"},
+                "audience": {"or": [{"inSegment": fans["id"]}]},
+                "content": {"channel": "IN_APP", "body": "Hi"},
+            },
+        )
+    )["rule"]
+    delete = """
+    mutation($id: ID!) { deleteSegment(id: $id) { segment { name } userErrors { field code message } } }
+    """
+    [refused] = (await gql.data(delete, id=fans["id"]))["deleteSegment"]["userErrors"]
+    assert (refused["field"], refused["code"]) == (["id"], "SEGMENT_IN_USE")
+    assert "segment 'Fan leads'" in refused["message"]
+    assert "message rule 'Fan mail'" in refused["message"]
+    assert (await gql.data("{ segments { name } }"))["segments"] == [
+        {"name": "Fan leads"},
+        {"name": "Fans"},
+    ]
+    await gql.data(
+        "mutation($id: ID!) { deleteMessageRule(id: $id) { userErrors { code } } }", id=rule["id"]
+    )
+    [leads] = [
+        s
+        for s in (await gql.data("{ segments { id name } }"))["segments"]
+        if s["name"] == "Fan leads"
+    ]
+    assert (await gql.data(delete, id=leads["id"]))["deleteSegment"]["userErrors"] == []
+    deleted = (await gql.data(delete, id=fans["id"]))["deleteSegment"]
+    assert deleted == {"segment": {"name": "Fans"}, "userErrors": []}
