@@ -15,6 +15,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.clock import ManualClock
+from app.messaging import audience_rounds
 from app.messaging.scheduler import Scheduler, retry_delay
 from app.server import create_app
 from app.settings import Settings
@@ -333,3 +334,28 @@ async def test_a_rule_that_cannot_be_evaluated_is_disabled_and_other_workspaces_
     }
     await scheduler(app).tick()
     assert [m["contact"]["userId"] for m in await messages(gql)] == ["bob"]
+
+
+async def test_an_audience_rule_walks_the_contacts_a_span_per_round(
+    gql: GraphQL, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audience_rounds, "SPAN", 2)
+    for who in ("a", "b", "c", "d", "e"):
+        await track(gql, name="signed-in", contact={"userId": who})
+    await create(gql, {
+        "name": "Hello", "trigger": {"kind": "AUDIENCE"}, "audience": {"role": "USER"},
+        "content": {"channel": "IN_APP", "body": "Hello"},
+    })  # fmt: skip
+
+    async def reached() -> list[str]:
+        return sorted(m["contact"]["userId"] for m in await messages(gql, first=50))
+
+    await scheduler(app).tick()
+    assert await reached() == ["a", "b"]  # the first span of 2 contacts
+    await scheduler(app).tick()
+    await scheduler(app).tick()
+    assert await reached() == ["a", "b", "c", "d", "e"]
+    await track(gql, name="signed-in", contact={"userId": "f"})
+    for _ in range(4):  # a new pass finds the newcomer; nobody gets a second message
+        await scheduler(app).tick()
+    assert await reached() == ["a", "b", "c", "d", "e", "f"]
