@@ -179,6 +179,8 @@ class Tracker:
             deltas=event_type_deltas(
                 list(counted.values()), first_time=_first_time(deltas, contacts)
             ),
+            now=now,
+            contact=next((e.contact_id for e in events.values()), ""),
         )
         for index, event in counted.items():
             contact = contacts[event.contact]

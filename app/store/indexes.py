@@ -41,6 +41,10 @@ async def create_indexes(store: Store) -> None:
     await store.collection("event_types").create_index(
         [("workspace_id", 1), ("name", 1)], unique=True
     )
+    # The catalog's counters, split in shards (app/store/event_types.py).
+    await store.collection("event_type_counts").create_index(
+        [("workspace_id", 1), ("name", 1), ("shard", 1)], unique=True
+    )
     await store.collection("api_keys").create_index([("key_hash", 1)], unique=True)
     await store.collection("segments").create_index([("workspace_id", 1), ("name", 1)], unique=True)
     await contacts.create_index([("workspace_id", 1), ("created_at", -1)])

@@ -328,7 +328,8 @@ async def test_idempotency_key_makes_a_retry_a_duplicate(gql: GraphQL) -> None:
 async def test_track_event_costs_at_most_four_store_commands(
     gql: GraphQL, http: httpx.AsyncClient
 ) -> None:
-    await track(gql, name="warm-up", contact={"userId": "u0"})  # the key is now checked
+    # The key is now checked; the name and this contact's catalog shard of it exist.
+    await track(gql, name="upgraded-plan", contact={"userId": "u1"})
     before = await store_commands(http)
     await track(
         gql,
@@ -343,8 +344,13 @@ async def test_track_event_costs_at_most_four_store_commands(
         ("idempotency_keys", "insert"): 1,
         ("contacts", "find_and_modify"): 1,
         ("events", "insert"): 1,
-        ("event_types", "update"): 1,
+        ("event_type_counts", "update"): 1,  # one shard of the catalog entry, never a hot one
     }
+    before = after
+    await track(gql, name="downgraded-plan", contact={"userId": "u1"})
+    after = await store_commands(http)
+    # A name never seen before also gets its catalog name document.
+    assert after[("event_types", "bulk_write")] - before.get(("event_types", "bulk_write"), 0) == 1
 
 
 async def test_ingestion_results_are_counted_in_metrics(
