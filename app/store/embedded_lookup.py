@@ -1,10 +1,12 @@
-"""`$lookup` with `localField`/`foreignField` and a `pipeline` on the embedded store.
+"""Aggregation stages the embedded store runs as MongoDB does, where mongomock does not.
 
-MongoDB (5.0 and later) runs such a lookup per input document as the pipeline over the foreign
-documents whose `foreignField` equals the input's `localField`, served by an index that starts
-with the foreign field's equality (a correlated sub-query). mongomock raises NotImplementedError
-for any lookup with a pipeline; this handler runs the same thing, one aggregation per input
-document (its leading `$match` selects through the embedded store's field indexes).
+- `$lookup` with `localField`/`foreignField` and a `pipeline`: MongoDB (5.0 and later) runs the
+  pipeline per input document over the foreign documents whose `foreignField` equals the
+  input's `localField`, served by an index that starts with that equality (a correlated
+  sub-query). mongomock raises NotImplementedError for any lookup with a pipeline; this handler
+  runs one aggregation per input document (its leading `$match` selects through the embedded
+  store's field indexes).
+- `$count` of no documents: MongoDB returns no document, mongomock `{field: 0}`.
 """
 
 from __future__ import annotations
@@ -35,5 +37,14 @@ def _lookup(in_collection: list[dict[str, Any]], database: Any, options: dict[st
     return in_collection
 
 
+_original_count = aggregate._handle_count_stage
+
+
+def _count(in_collection: list[dict[str, Any]], database: Any, options: Any) -> Any:
+    counted = _original_count(in_collection, database, options)  # type: ignore[no-untyped-call]
+    return counted if in_collection else []
+
+
 def patch_lookup() -> None:
     aggregate._PIPELINE_HANDLERS["$lookup"] = _lookup
+    aggregate._PIPELINE_HANDLERS["$count"] = _count

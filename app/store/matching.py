@@ -66,11 +66,16 @@ def _pipeline(
     for part in _conjuncts(query):
         (after if _needs_window(part) else before).append(part)
     stages: list[Mapping[str, Any]] = [{"$match": {"$and": before} if len(before) > 1 else scope}]
-    if sort:
-        stages.append({"$sort": dict(sort)})
+    # An indexed order goes first (the index gives it, and the page stops early); an order by
+    # event summaries has no index: it goes last, where `$sort` + `$limit` is a top-k sort.
+    indexed = bool(sort) and not any(key.startswith("events.") for key, _ in sort or [])
+    if indexed:
+        stages.append({"$sort": dict(sort or [])})
     stages += [window.stage() for window in windows]
     if after:
         stages.append({"$match": {"$and": after} if len(after) > 1 else after[0]})
+    if sort and not indexed:
+        stages.append({"$sort": dict(sort)})
     return stages
 
 

@@ -20,6 +20,7 @@ from app.messaging.scheduler import Scheduler, retry_delay
 from app.server import create_app
 from app.settings import Settings
 from app.store import leases
+from app.store import rules as store_rules
 from app.store.workspaces import get_workspace
 from tests.api.test_message_rules import create
 from tests.api.test_messages import messages, sent_counts
@@ -359,3 +360,35 @@ async def test_an_audience_rule_walks_the_contacts_a_span_per_round(
     for _ in range(4):  # a new pass finds the newcomer; nobody gets a second message
         await scheduler(app).tick()
     assert await reached() == ["a", "b", "c", "d", "e", "f"]
+
+
+async def test_a_workspace_whose_round_fails_does_not_stop_the_others(
+    gql: GraphQL, app: Starlette, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in the store while handling one workspace (here: reading its rules) is logged;
+    the workspaces after it are served in the same round, and it is served in the next."""
+    content = {"channel": "IN_APP", "body": "Hello"}
+    rule = {"name": "Welcome", "trigger": {"kind": "AUDIENCE"}, "audience": {"role": "USER"}}
+    await create(gql, {**rule, "content": content})
+    await track(gql, name="signed-in", contact={"userId": "ada"})
+    acme_key = (await gql.data('mutation { createWorkspace(name: "Acme") { adminKey } }'))[
+        "createWorkspace"
+    ]["adminKey"]
+    acme = GraphQL(http, key=acme_key)
+    await create(acme, {**rule, "content": content})
+    await track(acme, name="signed-in", contact={"userId": "bob"})
+    failing = (await gql.data("{ workspace { id } }"))["workspace"]["id"]
+    real = store_rules.all_rules
+
+    async def flaky(store: Any, *, workspace_id: str) -> Any:
+        if workspace_id == failing:
+            raise ConnectionError("the store went away for a moment")
+        return await real(store, workspace_id=workspace_id)
+
+    monkeypatch.setattr(store_rules, "all_rules", flaky)
+    await scheduler(app).tick()
+    assert [m["status"] for m in await messages(acme)] == ["SENT"]
+    assert await messages(gql) == []
+    monkeypatch.setattr(store_rules, "all_rules", real)
+    await scheduler(app).tick()
+    assert [m["status"] for m in await messages(gql)] == ["SENT"]

@@ -394,3 +394,43 @@ async def test_a_segment_in_use_is_not_deleted_and_its_users_are_named(gql: Grap
     assert (await gql.data(delete, id=leads["id"]))["deleteSegment"]["userErrors"] == []
     deleted = (await gql.data(delete, id=fans["id"]))["deleteSegment"]
     assert deleted == {"segment": {"name": "Fans"}, "userErrors": []}
+
+
+@pytest.mark.usefixtures("population")
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ({"field": "LAST_SEEN_AT", "direction": "DESC"}, ["ada", "dee", "eve"]),
+        # Never viewed pricing counts as no value: last descending; ties by id.
+        ({"field": "EVENT_COUNT", "eventName": "viewed-pricing"}, ["ada", "cy", "bob"]),
+    ],
+)
+async def test_a_filter_with_windows_pages_exactly_in_any_order(
+    gql: GraphQL, order: dict[str, str], expected: list[str]
+) -> None:
+    """Leads with fewer than 2 Zelda checkouts this week, people who viewed pricing more than
+    4 times, and pro users."""
+    zelda = [{"key": "item", "string": {"contains": "zelda"}}]
+    window = {"lastDays": 7, "count": {"lt": 2}, "metadata": zelda}
+    filter: dict[str, Any] = {
+        "or": [
+            {"role": "LEAD", "event": {"name": "checked-out", "within": window}},
+            {"event": {"name": "viewed-pricing", "count": {"gt": 4}}},
+            {"attribute": {"name": "plan", "string": {"eq": "pro"}}},
+        ]
+    }
+    if order["field"] == "EVENT_COUNT":
+        filter = {
+            "event": {"name": "viewed-pricing", "within": {"lastDays": 90, "count": {"gte": 1}}}
+        }
+    pages, after = [], None
+    while True:
+        data = (await gql.data(CONTACTS, filter=filter, orderBy=order, first=2, after=after))[
+            "contacts"
+        ]
+        assert data["totalCount"] == len(expected)
+        pages += [e["node"]["userId"] or e["node"]["anonymousId"] for e in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    assert pages == expected
