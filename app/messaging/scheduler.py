@@ -61,6 +61,7 @@ class Scheduler:
         self._http = http
         self._broker = broker
         self.holder = uuid.uuid4().hex
+        self._renewed_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         interval = self._settings.scheduler_interval_seconds
@@ -75,11 +76,12 @@ class Scheduler:
     async def tick(self) -> int:
         """One round: messages settled (sent, retried, failed or cancelled).
 
-        The lease is renewed before each message is claimed, and the round stops as soon as
-        it is lost; each claim lasts `hold` from when it is made. A workspace's or a rule's
-        failure is logged and stays its own: the round goes on with the next one.
+        The lease is renewed as the round goes (checked before each message is claimed), and
+        the round stops as soon as it is lost; each claim lasts `hold` from when it is made.
+        A workspace's or a rule's failure is logged and stays its own: the round goes on with
+        the next one.
         """
-        if not await self._renew():
+        if not await self._renew(start=True):
             return 0
         settled: list[str] = []
         for workspace in await all_workspaces(self._store):
@@ -96,14 +98,21 @@ class Scheduler:
     def _hold(self) -> timedelta:
         return timedelta(seconds=max(30.0, self._settings.scheduler_interval_seconds * 3))
 
-    async def _renew(self) -> bool:
-        return await leases.acquire(
+    async def _renew(self, *, start: bool = False) -> bool:
+        """Take or extend the lease. Within a round it is extended once a third of it has
+        passed: a pause long enough to lose it (more than all of it) always checks again."""
+        now = self._clock.now()
+        if not start and self._renewed_at and now - self._renewed_at < self._hold / 3:
+            return True
+        held = await leases.acquire(
             self._store,
             name="scheduler",
             holder=self.holder,
-            now=self._clock.now(),
+            now=now,
             seconds=self._hold.total_seconds(),
         )
+        self._renewed_at = now if held else None
+        return held
 
     async def _workspace_round(self, workspace: Workspace, settled: list[str]) -> None:
         """AUDIENCE rules, then due messages; each message settled goes into `settled`."""
