@@ -1,12 +1,20 @@
-"""The app under test: embedded store by default, a real MongoDB with TALLY_TEST_MONGODB_URI."""
+"""The app under test: embedded store by default, a real MongoDB with TALLY_TEST_MONGODB_URI.
+
+On a real server each test gets a database of its own, dropped when the test ends however it
+ends (passed, failed, errored; async app or Starlette's synchronous TestClient). The test clock
+stands still at NOW, so the TTL dates the app writes (NOW + retention) lie in the past of the
+server's wall clock after 2027-02-26: the suite switches the server's TTL monitor off for the
+run (a test server's setting; no test waits for a TTL deletion), and refuses to run when it
+cannot and those dates have passed.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,6 +28,36 @@ from tests.helpers import ADMIN_KEY, GraphQL
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 RUN_ID = uuid.uuid4().hex[:8]
+SERVER_URI = os.environ.get("TALLY_TEST_MONGODB_URI")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ttl_dates_stay() -> Iterator[None]:
+    """On a real server: no TTL deletion of the fixed clock's dates during the run."""
+    if SERVER_URI is None:
+        yield
+        return
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure
+
+    client: MongoClient[dict[str, object]]
+    with MongoClient(SERVER_URI) as client:
+        try:
+            before = client.admin.command({"setParameter": 1, "ttlMonitorEnabled": False})
+        except OperationFailure as e:
+            if datetime.now(UTC) >= NOW + timedelta(days=90):
+                pytest.exit(
+                    "The test clock's TTL dates (NOW + retention) are past on this server and "
+                    f"its TTL monitor cannot be switched off ({e}): run as a user allowed to "
+                    "setParameter, or move tests.conftest.NOW forward.",
+                    returncode=2,
+                )
+            before = None
+        try:
+            yield
+        finally:
+            if before is not None:
+                client.admin.command({"setParameter": 1, "ttlMonitorEnabled": before["was"]})
 
 
 @pytest.fixture
@@ -28,25 +66,29 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    uri = os.environ.get("TALLY_TEST_MONGODB_URI")
-    return Settings(
-        mongodb_uri=SecretStr(uri) if uri else None,
+def settings() -> Iterator[Settings]:
+    database = f"tally_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    yield Settings(
+        mongodb_uri=SecretStr(SERVER_URI) if SERVER_URI else None,
         # A fresh database per test on a real server, dropped afterwards.
-        mongodb_database=f"tally_test_{RUN_ID}_{uuid.uuid4().hex[:8]}",
+        mongodb_database=database,
         admin_key=SecretStr(ADMIN_KEY),
         scheduler_enabled=False,  # tests run the scheduler's rounds themselves
     )
+    if SERVER_URI is not None:
+        # A finalizer runs whatever the outcome, and whichever way the app was driven.
+        from pymongo import MongoClient
+
+        client: MongoClient[dict[str, object]]
+        with MongoClient(SERVER_URI) as client:
+            client.drop_database(database)
 
 
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[Starlette]:
-    """The app with its lifespan; on a real server its test database is dropped after."""
+    """The app with its lifespan (its test database goes with the `settings` fixture)."""
     async with app.router.lifespan_context(app):
         yield app
-        store = app.state.services.store
-        if not store.embedded:
-            await store.drop()
 
 
 @pytest.fixture

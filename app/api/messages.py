@@ -115,6 +115,14 @@ class MessageRule:
     def created_at(self) -> datetime:
         return self.model.created_at
 
+    @strawberry.field(
+        description="Why Tally disabled this rule (its audience can no longer be evaluated: a "
+        "segment it uses was deleted, a window exceeds the retention); null otherwise. Fixing "
+        "and re-enabling the rule clears it."
+    )
+    def disabled_reason(self) -> str | None:
+        return self.model.disabled_reason
+
     @strawberry.field(description="Messages sent by this rule, all contacts.")
     def sent_count(self) -> int:
         return self.model.sent_count

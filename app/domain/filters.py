@@ -4,12 +4,15 @@ Filters arrive as JSON in the API's own field names (what a saved segment stores
 that becomes a field path is checked first (event names, attribute and metadata keys), and every
 value is placed as a value, never as an operator, so nothing a caller sends reaches the database
 as query language. Contact documents hold `events.<name>.{count, first_at, last_at}` summaries
-and typed `attrs`; `within` windows count raw events, which the service counts beforehand (one
-aggregation) and hands over as `window_counts`.
+and typed `attrs`; `within` windows count raw events: each window is looked up per contact by
+the store (a `$lookup` into that contact's events, `window_match`), under the field
+`window_field(window)` that the compiled query compares.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import operator
 import re
@@ -17,8 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from bson import ObjectId
 
 from app.domain.errors import InvalidInput
 from app.domain.names import key_problem, normalize_event_name
@@ -68,6 +69,15 @@ class Window:
         return loaded
 
 
+WINDOW_PREFIX = "_window_"
+
+
+def window_field(window: Window) -> str:
+    """The field a window's count is looked up under, alongside a contact document."""
+    key = json.dumps([window.name, window.last_days, window.metadata])
+    return WINDOW_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 # ---------------------------------------------------------------- walking the filter
 
 
@@ -76,9 +86,9 @@ class _Walk:
     now: datetime
     segments: Mapping[str, Filter]
     retention_days: int
-    window_counts: Mapping[Window, Mapping[str, int]] | None
     predicates: int = 0
-    windows: set[Window] | None = None
+    # Each window counted, with how far its count needs to go (see `_cap`).
+    windows: dict[Window, int] = dataclasses.field(default_factory=dict)
 
     def count(self, path: tuple[str, ...]) -> None:
         self.predicates += 1
@@ -96,25 +106,24 @@ def compile_contact_filter(
     now: datetime,
     segments: Mapping[str, Filter],
     retention_days: int,
-    window_counts: Mapping[Window, Mapping[str, int]] | None = None,
 ) -> Query:
     """The MongoDB query matching the contacts `filter` describes (to AND with the workspace).
 
-    `segments` maps saved segment ids to their filters (for `inSegment`); `window_counts` gives,
-    for each window `windows_of` listed, the number of events per contact id that has some.
+    `segments` maps saved segment ids to their filters (for `inSegment`). A window compares
+    the count looked up under `window_field(window)` (see `windows_of`).
     Raises InvalidInput with a code for anything it refuses.
     """
-    walk = _Walk(now, segments, retention_days, window_counts)
+    walk = _Walk(now, segments, retention_days)
     return _filter(walk, filter or {}, depth=1, path=("filter",), seen=())
 
 
 def windows_of(
     filter: Filter | None, *, now: datetime, segments: Mapping[str, Filter], retention_days: int
-) -> set[Window]:
-    """The event windows the filter counts, to be counted before compiling it."""
-    walk = _Walk(now, segments, retention_days, None, windows=set())
+) -> dict[Window, int]:
+    """The event windows the filter counts, each with the count past which no condition on it
+    changes (so a lookup may stop counting there). InvalidInput when the filter is refused."""
+    walk = _Walk(now, segments, retention_days)
     _filter(walk, filter or {}, depth=1, path=("filter",), seen=())
-    assert walk.windows is not None
     return walk.windows
 
 
@@ -375,13 +384,13 @@ def _event(walk: _Walk, value: Any, path: tuple[str, ...]) -> list[Query]:
         if key in ops:
             parts += _date(f"{summary}.{field}", ops[key], (*path, key), now=walk.now)
     if "within" in ops:
-        parts.append(_within(walk, name, ops["within"], (*path, "within")))
+        parts += _within(walk, name, ops["within"], (*path, "within"))
     if not parts:
         parts.append({summary: {"$exists": True}})
     return parts
 
 
-def _within(walk: _Walk, name: str, value: Any, path: tuple[str, ...]) -> Query:
+def _within(walk: _Walk, name: str, value: Any, path: tuple[str, ...]) -> list[Query]:
     ops = _object(value, {"lastDays", "count", "metadata"}, path)
     days = ops.get("lastDays")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= walk.retention_days:
@@ -397,17 +406,20 @@ def _within(walk: _Walk, name: str, value: Any, path: tuple[str, ...]) -> Query:
     conditions = _int_conditions(ops["count"], (*path, "count"))
     metadata = _metadata_conditions(ops.get("metadata") or [], (*path, "metadata"))
     window = Window(name, days, json.dumps(metadata, sort_keys=True))
-    if walk.windows is not None:
-        walk.windows.add(window)
-        return {}
-    counts = (walk.window_counts or {}).get(window)
-    if counts is None:
-        raise RuntimeError(f"window {window} was not counted")  # a bug of the caller
+    walk.windows[window] = max(walk.windows.get(window, 1), _cap(conditions))
+    # The lookup gives [{n: count}], or [] for no event in the window.
+    field = window_field(window)
     if _satisfied_by(conditions, 0):
-        failing = [ObjectId(c) for c, n in counts.items() if not _satisfied_by(conditions, n)]
-        return {"_id": {"$nin": failing}}
-    passing = [ObjectId(c) for c, n in counts.items() if _satisfied_by(conditions, n)]
-    return {"_id": {"$in": passing}}
+        return [{"$or": [{f"{field}.n": conditions}, {field: {"$size": 0}}]}]
+    counted: Query = {f"{field}.n": {"$exists": True, **conditions}}  # $ne alone matches []
+    # Someone with an event of this name in the window has its summary: a condition that
+    # needs no lookup, so the store can narrow the contacts before looking windows up.
+    return [{f"events.{name}": {"$exists": True}}, counted]
+
+
+def _cap(conditions: Mapping[str, Any]) -> int:
+    """Counting up to max(operand) + 1 decides every comparison with these operands."""
+    return max(max(int(operand) for operand in conditions.values()), 0) + 1
 
 
 def metadata_conditions(value: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -431,7 +443,7 @@ def _metadata_conditions(value: Any, path: tuple[str, ...]) -> list[dict[str, An
 
 
 def window_match(window: Window, *, workspace_id: str, now: datetime) -> Query:
-    """The raw events a window counts."""
+    """The raw events a window counts (of one contact, which the lookup adds)."""
     query: Query = {
         "workspace_id": workspace_id,
         "name": window.name,

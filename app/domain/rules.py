@@ -45,6 +45,10 @@ class Rule:
     created_at: datetime
     enabled_at: datetime | None  # events received before it do not trigger the rule
     sent_count: int
+    # Why Tally disabled the rule (its audience can no longer be evaluated), until re-enabled.
+    disabled_reason: str | None = None
+    # AUDIENCE rules: the last contact id the scheduler's current round has looked at.
+    audience_cursor: str | None = None
 
 
 def check_rule(spec: RuleSpec, *, allow_private_hosts: bool) -> RuleSpec:

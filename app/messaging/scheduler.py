@@ -12,14 +12,16 @@ from datetime import datetime, timedelta
 import httpx
 
 from app.clock import Clock
-from app.domain.messaging import compose, due_at
+from app.domain.errors import InvalidInput
 from app.domain.models import Message, MessageStatus, Workspace
 from app.domain.records import contact_record
 from app.domain.rules import Rule
 from app.domain.timestamps import format_iso
+from app.messaging.audience_rounds import run_audience_rule
 from app.messaging.broker import Broker, contact_topic
 from app.messaging.delivery import post_webhook
-from app.services.audience import Audience
+from app.services.audience import Audience, reason_of
+from app.services.messaging import disable_broken_rule
 from app.services.pending import complete_pending
 from app.settings import Settings
 from app.store import contacts as store_contacts
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(seconds=30)
 BATCH = 100
+
+
+class LeaseLost(Exception):
+    """Another instance holds the scheduler's lease now: this round stops sending."""
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -56,6 +62,7 @@ class Scheduler:
         self._http = http
         self._broker = broker
         self.holder = uuid.uuid4().hex
+        self._renewed_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         interval = self._settings.scheduler_interval_seconds
@@ -69,70 +76,85 @@ class Scheduler:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def tick(self) -> int:
-        """One round: messages settled (sent, retried, failed or cancelled)."""
-        now = self._clock.now()
-        hold = max(30.0, self._settings.scheduler_interval_seconds * 3)
-        if not await leases.acquire(
-            self._store, name="scheduler", holder=self.holder, now=now, seconds=hold
-        ):
-            return 0
-        settled = 0
-        for workspace in await all_workspaces(self._store):
-            rules = await store_rules.all_rules(self._store, workspace_id=workspace.id)
-            for rule in rules:
-                if rule.spec.enabled and rule.spec.trigger_kind == "AUDIENCE":
-                    await self._run_audience_rule(workspace, rule, now)
-            by_id = {rule.id: rule for rule in rules}
-            for message, attempts in await store_messages.due_messages(
-                self._store, workspace_id=workspace.id, now=now, limit=BATCH
-            ):
-                if await store_messages.claim(
-                    self._store,
-                    workspace_id=workspace.id,
-                    message_id=message.id,
-                    now=now,
-                    until=now + timedelta(seconds=hold),
-                ):
-                    await self._deliver(
-                        workspace, by_id.get(message.rule_id), message, attempts, now
-                    )
-                    settled += 1
-        return settled
+        """One round: messages settled (sent, retried, failed or cancelled).
 
-    async def _run_audience_rule(self, workspace: Workspace, rule: Rule, now: datetime) -> None:
-        """Each contact matching the audience gets the message once."""
-        assert rule.spec.audience is not None
-        audience = Audience(store=self._store, workspace=workspace)
-        query = await audience.compile(rule.spec.audience, now=now)
-        contacts = await store_contacts.find_page(
+        The lease is renewed as the round goes (checked before each message is claimed), and
+        the round stops as soon as it is lost; each claim lasts `hold` from when it is made.
+        A workspace's or a rule's failure is logged and stays its own: the round goes on with
+        the next one.
+        """
+        if not await self._renew(start=True):
+            return 0
+        settled: list[str] = []
+        for workspace in await all_workspaces(self._store):
+            try:
+                await self._workspace_round(workspace, settled)
+            except LeaseLost:
+                log.warning("scheduler: lease lost; this round stops")
+                break
+            except Exception:
+                log.exception("scheduler: workspace %s failed this round", workspace.id)
+        return len(settled)
+
+    @property
+    def _hold(self) -> timedelta:
+        return timedelta(seconds=max(30.0, self._settings.scheduler_interval_seconds * 3))
+
+    async def _renew(self, *, start: bool = False) -> bool:
+        """Take or extend the lease. Within a round it is extended once a third of it has
+        passed: a pause long enough to lose it (more than all of it) always checks again."""
+        now = self._clock.now()
+        if not start and self._renewed_at and now - self._renewed_at < self._hold / 3:
+            return True
+        held = await leases.acquire(
             self._store,
-            workspace_id=workspace.id,
-            query={"$and": [query, {"audience_done": {"$ne": rule.id}}]},
-            sort=[("_id", 1)],
-            limit=BATCH,
+            name="scheduler",
+            holder=self.holder,
+            now=now,
+            seconds=self._hold.total_seconds(),
         )
-        for contact in contacts:
-            subject, body = compose(rule, contact, None)
-            await store_messages.add_message(
+        self._renewed_at = now if held else None
+        return held
+
+    async def _workspace_round(self, workspace: Workspace, settled: list[str]) -> None:
+        """AUDIENCE rules, then due messages; each message settled goes into `settled`."""
+        rules = await store_rules.all_rules(self._store, workspace_id=workspace.id)
+        for rule in rules:
+            if rule.spec.enabled and rule.spec.trigger_kind == "AUDIENCE":
+                await self._audience_step(workspace, rule)
+        by_id = {rule.id: rule for rule in rules}
+        now = self._clock.now()
+        for message, attempts in await store_messages.due_messages(
+            self._store, workspace_id=workspace.id, now=now, limit=BATCH
+        ):
+            if not await self._renew():
+                raise LeaseLost
+            now = self._clock.now()
+            if not await store_messages.claim(
                 self._store,
                 workspace_id=workspace.id,
-                rule_id=rule.id,
-                contact_id=contact.id,
-                once=True,
-                subject=subject,
-                body=body,
-                due_at=due_at(rule, now=now),
-                sent=False,
-                exit_event_name=rule.spec.exit_event_name,
+                message_id=message.id,
                 now=now,
+                until=now + self._hold,
+            ):
+                continue
+            try:
+                await self._deliver(workspace, by_id.get(message.rule_id), message, attempts)
+            except Exception:
+                # Its claim lapses and a later round tries again.
+                log.exception("scheduler: message %s could not be delivered", message.id)
+                continue
+            settled.append(message.id)
+
+    async def _audience_step(self, workspace: Workspace, rule: Rule) -> None:
+        try:
+            await run_audience_rule(
+                self._store, workspace=workspace, rule=rule, now=self._clock.now()
             )
-        if contacts:
-            await store_contacts.mark_audience_done(
-                self._store,
-                workspace_id=workspace.id,
-                contact_ids=[c.id for c in contacts],
-                rule_id=rule.id,
-            )
+        except InvalidInput as e:
+            await disable_broken_rule(self._store, workspace.id, rule, reason_of(e))
+        except Exception:
+            log.exception("scheduler: AUDIENCE rule %s failed this round", rule.id)
 
     async def _deliver(
         self,
@@ -140,8 +162,8 @@ class Scheduler:
         rule: Rule | None,
         message: Message,
         attempts: int,
-        now: datetime,
     ) -> None:
+        now = self._clock.now()
         contact = await store_contacts.find_contact_by_id(
             self._store, workspace_id=workspace.id, contact_id=message.contact_id
         )
@@ -149,11 +171,17 @@ class Scheduler:
             await self._settle(workspace, message, now, MessageStatus.CANCELLED)
             return
         audience = rule.spec.audience
-        if audience is not None and not await Audience(
-            store=self._store, workspace=workspace
-        ).count(audience, now=now, contact_id=contact.id):
-            await self._settle(workspace, message, now, MessageStatus.CANCELLED)
-            return
+        if audience is not None:
+            try:
+                inside = await Audience(store=self._store, workspace=workspace).matches(
+                    audience, now=now, contact_id=contact.id
+                )
+            except InvalidInput as e:
+                await disable_broken_rule(self._store, workspace.id, rule, reason_of(e))
+                inside = 0
+            if not inside:
+                await self._settle(workspace, message, now, MessageStatus.CANCELLED)
+                return
         if rule.spec.channel == "IN_APP":
             await self._settle(workspace, message, now, MessageStatus.SENT)
             sent = replace(message, status=MessageStatus.SENT, sent_at=now)

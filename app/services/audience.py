@@ -10,13 +10,14 @@ from typing import Any
 from app.domain.contact_order import ContactOrder
 from app.domain.cursors import check_page_size
 from app.domain.errors import InvalidInput, RequestError, UserError
-from app.domain.filters import Query, compile_contact_filter, window_match, windows_of
+from app.domain.filters import Query, compile_contact_filter, window_field, window_match, windows_of
 from app.domain.models import Contact, Segment, Workspace
 from app.domain.storable import check_storable, storable_problems
-from app.store import contacts as store_contacts
-from app.store import events as store_events
+from app.store import matching
+from app.store import rules as store_rules
 from app.store import segments as store_segments
 from app.store.client import Store
+from app.store.matching import WindowLookup
 
 MAX_SEGMENT_NAME = 200
 
@@ -30,9 +31,28 @@ class ContactPage:
 
 
 @dataclass(frozen=True)
+class Compiled:
+    """A filter as a query over contacts, and the windows it compares."""
+
+    query: Query
+    windows: list[WindowLookup]
+
+
+@dataclass(frozen=True)
 class SegmentOutcome:
     segment: Segment | None = None
     errors: list[UserError] = field(default_factory=list)
+
+
+def _refers_to(value: Any, segment_id: str) -> bool:
+    """Whether a filter (API field names) names this segment in an `inSegment`."""
+    if isinstance(value, dict):
+        return value.get("inSegment") == segment_id or any(
+            _refers_to(v, segment_id) for v in value.values()
+        )
+    if isinstance(value, list):
+        return any(_refers_to(v, segment_id) for v in value)
+    return False
 
 
 def _mentions_segments(value: Any) -> bool:
@@ -49,6 +69,12 @@ def as_request_error(error: InvalidInput) -> RequestError:
     return RequestError(first.code, f"{first.message} (at {where})" if where else first.message)
 
 
+def reason_of(error: InvalidInput) -> str:
+    """Why a saved filter can no longer be evaluated, for people to read (`disabledReason`)."""
+    refused = as_request_error(error)
+    return f"{refused.code}: {refused}"
+
+
 class Audience:
     def __init__(self, *, store: Store, workspace: Workspace) -> None:
         self._store = store
@@ -60,31 +86,22 @@ class Audience:
         segments = await store_segments.all_segments(self._store, workspace_id=self._workspace.id)
         return {segment.id: segment.filter for segment in segments}
 
-    async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Query:
+    async def compile(self, filter: dict[str, Any] | None, *, now: datetime) -> Compiled:
         """The contacts query for a filter; InvalidInput when the filter is refused."""
         check_storable(filter, path=("filter",))  # a real server cannot even read such a query
         segments = await self._segment_filters(filter)
         retention = self._workspace.retention_days
-        windows = sorted(
-            windows_of(filter, now=now, segments=segments, retention_days=retention),
-            key=repr,
-        )
-        counts = await store_events.count_per_contact(
-            self._store,
-            workspace_id=self._workspace.id,
-            names=[w.name for w in windows],
-            matches={
-                str(i): window_match(w, workspace_id=self._workspace.id, now=now)
-                for i, w in enumerate(windows)
-            },
-        )
-        return compile_contact_filter(
-            filter,
-            now=now,
-            segments=segments,
-            retention_days=retention,
-            window_counts={w: counts[str(i)] for i, w in enumerate(windows)},
-        )
+        windows = windows_of(filter, now=now, segments=segments, retention_days=retention)
+        query = compile_contact_filter(filter, now=now, segments=segments, retention_days=retention)
+        lookups = [
+            WindowLookup(
+                field=window_field(window),
+                match=window_match(window, workspace_id=self._workspace.id, now=now),
+                cap=cap,
+            )
+            for window, cap in sorted(windows.items(), key=repr)
+        ]
+        return Compiled(query, lookups)
 
     async def contacts(
         self,
@@ -100,18 +117,22 @@ class Audience:
             query = await self.compile(filter, now=now)
         except InvalidInput as e:
             raise as_request_error(e) from e
-        page_query = {"$and": [query, order.after(after)]} if after else query
-        found = await store_contacts.find_page(
+        page_query = {"$and": [query.query, order.after(after)]} if after else query.query
+        found = await matching.find_page(
             self._store,
             workspace_id=self._workspace.id,
             query=page_query,
             sort=order.sort(),
             limit=first + 1,
+            windows=query.windows,
         )
 
         async def count() -> int:
-            return await store_contacts.count_matching(
-                self._store, workspace_id=self._workspace.id, query=query
+            return await matching.count_matching(
+                self._store,
+                workspace_id=self._workspace.id,
+                query=query.query,
+                windows=query.windows,
             )
 
         return ContactPage(found[:first], len(found) > first, order, count)
@@ -120,11 +141,22 @@ class Audience:
         self, filter: dict[str, Any], *, now: datetime, contact_id: str | None = None
     ) -> int:
         try:
-            query = await self.compile(filter, now=now)
+            return await self.matches(filter, now=now, contact_id=contact_id)
         except InvalidInput as e:
             raise as_request_error(e) from e
-        return await store_contacts.count_matching(
-            self._store, workspace_id=self._workspace.id, query=query, contact_id=contact_id
+
+    async def matches(
+        self, filter: dict[str, Any], *, now: datetime, contact_id: str | None = None
+    ) -> int:
+        """How many contacts match (0 or 1 with `contact_id`); InvalidInput when a saved filter
+        can no longer be evaluated (a segment deleted, a window past a lowered retention)."""
+        query = await self.compile(filter, now=now)
+        return await matching.count_matching(
+            self._store,
+            workspace_id=self._workspace.id,
+            query=query.query,
+            contact_id=contact_id,
+            windows=query.windows,
         )
 
     # ------------------------------------------------------------ saved segments
@@ -207,6 +239,29 @@ class Audience:
         return SegmentOutcome(segment=segment) if segment else SegmentOutcome(errors=[_NOT_FOUND])
 
     async def delete_segment(self, segment_id: str) -> SegmentOutcome:
+        """Removes a segment no other segment and no message rule refers to."""
+        users = [
+            f"segment {s.name!r}"
+            for s in await self.segments()
+            if s.id != segment_id and _refers_to(s.filter, segment_id)
+        ]
+        rules = await store_rules.all_rules(self._store, workspace_id=self._workspace.id)
+        users += [
+            f"message rule {r.spec.name!r}"
+            for r in rules
+            if _refers_to(r.spec.audience, segment_id)
+        ]
+        if users:
+            return SegmentOutcome(
+                errors=[
+                    UserError(
+                        "SEGMENT_IN_USE",
+                        f"The segment is used by {', '.join(users)}: change or delete "
+                        f"{'them' if len(users) > 1 else 'it'} first.",
+                        ("id",),
+                    )
+                ]
+            )
         segment = await store_segments.delete_segment(
             self._store, workspace_id=self._workspace.id, segment_id=segment_id
         )

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.domain.cursors import check_page_size, decode_instant_cursor, encode_instant_cursor
-from app.domain.errors import RequestError
+from app.domain.errors import InvalidInput, RequestError
 from app.domain.messaging import compose, due_at, fired_by
 from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
 from app.domain.rules import Rule
 from app.domain.storable import text_problem
 from app.messaging.broker import EVENTS_TOPIC, Broker, contact_topic
-from app.services.audience import Audience
+from app.services.audience import Audience, reason_of
 from app.store import messages as store_messages
 from app.store import rules as store_rules
 from app.store.client import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,9 +105,16 @@ class Messenger:
             self._broker.publish(workspace_id, contact_topic(contact.id), message)
 
     async def _in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
+        """Whether the contact is in the rule's audience. A rule whose audience can no longer
+        be evaluated is disabled (with the reason) and sends nothing; the event stays recorded."""
         assert rule.spec.audience is not None
         audience = Audience(store=self._store, workspace=self._workspace)
-        return await audience.count(rule.spec.audience, now=now, contact_id=contact.id) > 0
+        try:
+            return await audience.matches(rule.spec.audience, now=now, contact_id=contact.id) > 0
+        except InvalidInput as e:
+            await disable_broken_rule(self._store, self._workspace.id, rule, reason_of(e))
+            self._cache.forget(self._workspace.id)
+            return False
 
     async def page(
         self,
@@ -145,3 +155,8 @@ class MessagePage:
     items: list[tuple[Message, str]]  # message, cursor
     has_next_page: bool
     total: int
+
+
+async def disable_broken_rule(store: Store, workspace_id: str, rule: Rule, reason: str) -> None:
+    log.warning("message rule %s of workspace %s disabled: %s", rule.id, workspace_id, reason)
+    await store_rules.disable_rule(store, workspace_id=workspace_id, rule_id=rule.id, reason=reason)

@@ -191,6 +191,8 @@ class Tracker:
             deltas=event_type_deltas(
                 list(counted.values()), first_time=_first_time(deltas, contacts)
             ),
+            now=now,
+            contact=next((e.contact_id for e in events.values()), ""),
         )
         if names.new & {event.name for event in counted.values()}:
             await note_new_names(store, workspace_id=workspace_id)

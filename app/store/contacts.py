@@ -292,34 +292,6 @@ async def stream_contacts(store: Store, *, workspace_id: str) -> AsyncIterator[C
         yield to_contact(doc)
 
 
-async def find_page(
-    store: Store,
-    *,
-    workspace_id: str,
-    query: dict[str, Any],
-    sort: list[tuple[str, int]],
-    limit: int,
-) -> list[Contact]:
-    docs = await store.collection("contacts").find(
-        {"$and": [{"workspace_id": workspace_id}, query]}
-        if query
-        else {"workspace_id": workspace_id},
-        sort=sort,
-        limit=limit,
-    )
-    return [to_contact(doc) for doc in docs]
-
-
-async def count_matching(
-    store: Store, *, workspace_id: str, query: dict[str, Any], contact_id: str | None = None
-) -> int:
-    """How many contacts match (only this one, when `contact_id` is given: 0 or 1)."""
-    scope: dict[str, Any] = {"workspace_id": workspace_id}
-    if contact_id is not None:
-        scope["_id"] = object_id(contact_id)
-    return await store.collection("contacts").count({"$and": [scope, query]} if query else scope)
-
-
 async def delete_contact(store: Store, *, workspace_id: str, contact_id: str) -> bool:
     oid = object_id(contact_id)
     if oid is None:
@@ -348,3 +320,17 @@ async def forget_audience_rule(store: Store, *, workspace_id: str, rule_id: str)
         {"workspace_id": workspace_id, "audience_done": rule_id},
         {"$pull": {"audience_done": rule_id}},
     )
+
+
+async def span_end(
+    store: Store, *, workspace_id: str, after: ObjectId | None, size: int
+) -> str | None:
+    """The id of the `size`-th contact after `after` in id order (index `(workspace_id, _id)`),
+    or None when fewer remain."""
+    query: dict[str, Any] = {"workspace_id": workspace_id}
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    docs = await store.collection("contacts").find(
+        query, sort=[("_id", 1)], limit=size, projection={"_id": 1}
+    )
+    return str(docs[-1]["_id"]) if len(docs) == size else None

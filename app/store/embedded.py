@@ -40,6 +40,8 @@ from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore
 from mongomock_motor import AsyncMongoMockClient
 
+from app.store.embedded_lookup import patch_lookup
+
 _patched = False
 _ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
@@ -375,6 +377,7 @@ def _patch_mongomock() -> None:
     operators["$nin"] = lambda found, wanted: not _in(found, wanted)
     BulkOperationBuilder.add_update = _without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
     BulkOperationBuilder.add_replace = _without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
+    patch_lookup()
     _patched = True
 
 

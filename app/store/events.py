@@ -76,15 +76,15 @@ def _visible(
     since: datetime | None,
     until: datetime | None,
 ) -> dict[str, Any]:
-    """Raw events of a contact (or `$in` contacts) inside the retention window and the range."""
+    """Raw events of a contact (None: the one a lookup gives) inside the retention window and
+    the range."""
     occurred: dict[str, Any] = {"$gte": max(visible_after, since) if since else visible_after}
     if until is not None:
         occurred["$lt"] = until
-    query: dict[str, Any] = {
-        "workspace_id": workspace_id,
-        "contact_id": contact,
-        "occurred_at": occurred,
-    }
+    query: dict[str, Any] = {"workspace_id": workspace_id}
+    if contact is not None:
+        query["contact_id"] = contact
+    query["occurred_at"] = occurred
     if names is not None:
         query["name"] = {"$in": list(names)}
     return query
@@ -116,22 +116,6 @@ async def find_activity(
     return [to_event(doc) for doc in docs]
 
 
-async def count_per_contact(
-    store: Store, *, workspace_id: str, names: list[str], matches: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, int]]:
-    """For each named match, the number of raw events per contact id: one aggregation over
-    the events of these names."""
-    if not matches:
-        return {}
-    facets = {
-        name: [{"$match": match}, {"$group": {"_id": "$contact_id", "n": {"$sum": 1}}}]
-        for name, match in matches.items()
-    }
-    narrow = {"workspace_id": workspace_id, "name": {"$in": sorted(set(names))}}
-    [result] = await store.collection("events").aggregate([{"$match": narrow}, {"$facet": facets}])
-    return {name: {str(row["_id"]): row["n"] for row in result[name]} for name in matches}
-
-
 async def recent_events(
     store: Store,
     *,
@@ -143,15 +127,25 @@ async def recent_events(
     until: datetime | None,
     limit: int,
 ) -> dict[str, list[Event]]:
-    """Each contact's newest events (at most `limit`), for a page of contacts: one aggregation."""
-    contacts = {"$in": [ObjectId(c) for c in contact_ids]}
-    match = _visible(workspace_id, contacts, visible_after, names, since, until)
-    rows = await store.collection("events").aggregate(
+    """Each contact's newest events (at most `limit`), for a page of contacts: one aggregation
+    over the page's contacts, each looking up its own newest events through the index
+    `(workspace_id, contact_id, occurred_at, _id)`, so no document holds more than `limit`."""
+    match = _visible(workspace_id, None, visible_after, names, since, until)
+    page = {"workspace_id": workspace_id, "_id": {"$in": [ObjectId(c) for c in contact_ids]}}
+    newest = [{"$match": match}, {"$sort": {"occurred_at": -1, "_id": -1}}, {"$limit": limit}]
+    rows = await store.collection("contacts").aggregate(
         [
-            {"$match": match},
-            {"$sort": {"contact_id": 1, "occurred_at": -1, "_id": -1}},
-            {"$group": {"_id": "$contact_id", "events": {"$push": "$$ROOT"}}},
-            {"$project": {"events": {"$slice": ["$events", limit]}}},
+            {"$match": page},
+            {
+                "$lookup": {
+                    "from": "events",
+                    "localField": "_id",
+                    "foreignField": "contact_id",
+                    "pipeline": newest,
+                    "as": "recent",
+                }
+            },
+            {"$project": {"recent": 1}},
         ]
     )
-    return {str(row["_id"]): [to_event(doc) for doc in row["events"]] for row in rows}
+    return {str(row["_id"]): [to_event(doc) for doc in row["recent"]] for row in rows}

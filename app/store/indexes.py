@@ -26,6 +26,8 @@ async def create_indexes(store: Store) -> None:
     )
     await contacts.create_index([("workspace_id", 1), ("last_seen_at", -1)])
     await contacts.create_index([("workspace_id", 1), ("aliases", 1)])
+    # AUDIENCE rules walk a workspace's contacts in id order, a span a tick.
+    await contacts.create_index([("workspace_id", 1), ("_id", 1)])
 
     events = store.collection("events")
     await events.create_index(
@@ -38,6 +40,10 @@ async def create_indexes(store: Store) -> None:
 
     await store.collection("event_types").create_index(
         [("workspace_id", 1), ("name", 1)], unique=True
+    )
+    # The catalog's counters, split in shards (app/store/event_types.py).
+    await store.collection("event_type_counts").create_index(
+        [("workspace_id", 1), ("name", 1), ("shard", 1)], unique=True
     )
     await store.collection("api_keys").create_index([("key_hash", 1)], unique=True)
     await store.collection("segments").create_index([("workspace_id", 1), ("name", 1)], unique=True)

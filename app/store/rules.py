@@ -19,6 +19,8 @@ def _rule(doc: Doc) -> Rule:
         created_at=doc["created_at"],
         enabled_at=doc.get("enabled_at"),
         sent_count=doc.get("sent_count", 0),
+        disabled_reason=doc.get("disabled_reason"),
+        audience_cursor=doc.get("audience_cursor"),
     )
 
 
@@ -57,11 +59,31 @@ async def replace_rule(
     enabled_at = current.get("enabled_at") if was_enabled else None
     if spec.enabled and not was_enabled:
         enabled_at = now
+    changes: dict[str, object] = {"spec": asdict(spec), "enabled_at": enabled_at}
+    changes["audience_cursor"] = None  # a changed audience starts a new round
+    if spec.enabled:
+        changes["disabled_reason"] = None
     doc = await rules.find_one_and_update(
-        {"workspace_id": workspace_id, "_id": oid},
-        {"$set": {"spec": asdict(spec), "enabled_at": enabled_at}},
+        {"workspace_id": workspace_id, "_id": oid}, {"$set": changes}
     )
     return _rule(doc) if doc else None
+
+
+async def disable_rule(store: Store, *, workspace_id: str, rule_id: str, reason: str) -> None:
+    """Tally turns a rule off that it can no longer run, saying why."""
+    await store.collection("message_rules").update_one(
+        {"workspace_id": workspace_id, "_id": object_id(rule_id)},
+        {"$set": {"spec.enabled": False, "enabled_at": None, "disabled_reason": reason}},
+    )
+
+
+async def set_audience_cursor(
+    store: Store, *, workspace_id: str, rule_id: str, cursor: str | None
+) -> None:
+    await store.collection("message_rules").update_one(
+        {"workspace_id": workspace_id, "_id": object_id(rule_id)},
+        {"$set": {"audience_cursor": cursor}},
+    )
 
 
 async def delete_rule(store: Store, *, workspace_id: str, rule_id: str) -> Rule | None:

@@ -15,6 +15,7 @@ from app.domain.filters import (
     MAX_DEPTH,
     Window,
     compile_contact_filter,
+    window_field,
     window_match,
     windows_of,
 )
@@ -75,11 +76,19 @@ for key, person in PEOPLE.items():
 
 
 def matching(filter: dict[str, Any] | None, **options: Any) -> list[str]:
-    query = compile_contact_filter(
-        filter, now=NOW, segments=options.get("segments", {}), retention_days=90,
-        window_counts=options.get("window_counts"),
-    )  # fmt: skip
-    return [key for key, person in PEOPLE.items() if filter_applies(query, person)]
+    """Who matches; `window_counts` ({window: {person: count}}) plays the store's lookups."""
+    segments = options.get("segments", {})
+    query = compile_contact_filter(filter, now=NOW, segments=segments, retention_days=90)
+    caps = windows_of(filter, now=NOW, segments=segments, retention_days=90)
+    found = []
+    for key, person in PEOPLE.items():
+        looked_up = dict(person)
+        for window, counts in options.get("window_counts", {}).items():
+            n = min(counts.get(key, 0), caps[window])  # the lookup stops counting at the cap
+            looked_up[window_field(window)] = [{"n": n}] if n else []
+        if filter_applies(query, looked_up):
+            found.append(key)
+    return found
 
 
 def refused(filter: dict[str, Any], **options: Any) -> str:
@@ -228,26 +237,31 @@ def test_saved_segments_are_expanded_and_cycles_refused() -> None:
     assert refused({"inSegment": "gone"}, segments=segments) == "SEGMENT_NOT_FOUND"
 
 
-def test_windows_are_counted_beforehand_and_compared_per_contact() -> None:
-    zelda: dict[str, Any] = {
-        "name": "checked-out",
+def test_windows_compare_the_count_looked_up_per_contact() -> None:
+    pricing: dict[str, Any] = {
+        "name": "viewed-pricing",
         "within": {
             "lastDays": 7,
             "count": {"gte": 2},
             "metadata": [{"key": "item", "string": {"contains": "zelda"}}],
         },
     }
-    [window] = windows_of({"event": zelda}, now=NOW, segments={}, retention_days=90)
-    assert window.name == "checked-out"
-    assert window.last_days == 7
-    ada, bob = (str(PEOPLE[k]["_id"]) for k in ("ada", "bob"))
-    counts = {window: {ada: 3, bob: 1}}
-    assert matching({"event": zelda}, window_counts=counts) == ["ada"]
-    fewer = {**zelda, "within": {**zelda["within"], "count": {"lt": 2}}}
-    [fewer_window] = windows_of({"event": fewer}, now=NOW, segments={}, retention_days=90)
-    assert fewer_window == window
+    fewer = {**pricing, "within": {**pricing["within"], "count": {"lt": 2}}}
+    both = windows_of(
+        {"or": [{"event": pricing}, {"event": fewer}]}, now=NOW, segments={}, retention_days=90
+    )
+    [(window, cap)] = both.items()  # one window, compared twice
+    assert (window.name, window.last_days, cap) == ("viewed-pricing", 7, 3)
+    counts = {window: {"ada": 30, "bob": 1}}
+    assert matching({"event": pricing}, window_counts=counts) == ["ada"]
     # Fewer than 2 includes every contact with no such event in the window.
     assert matching({"event": fewer}, window_counts=counts) == ["bob", "cy", "dee"]
+    assert matching({"not": {"event": pricing}}, window_counts=counts) == ["bob", "cy", "dee"]
+    # "not 0" needs an event in the window: an empty lookup is not a count of anything else.
+    some = {**pricing, "within": {**pricing["within"], "count": {"ne": 0}}}
+    assert matching({"event": some}, window_counts=counts) == ["ada", "bob"]
+    exactly = {**pricing, "within": {**pricing["within"], "count": {"eq": 30}}}
+    assert matching({"event": exactly}, window_counts=counts) == ["ada"]
 
 
 def test_a_window_matches_recent_events_with_their_metadata() -> None:
@@ -267,7 +281,8 @@ def test_a_window_matches_recent_events_with_their_metadata() -> None:
                    "metadata": [{"key": "amount", "number": {"gte": 1000}}]}}},
         now=NOW, segments={}, retention_days=90,
     )  # fmt: skip
-    paid = window_match(money.pop(), workspace_id="w", now=NOW)
+    [paid_window] = money
+    paid = window_match(paid_window, workspace_id="w", now=NOW)
     base = {"workspace_id": "w", "name": "paid", "occurred_at": ago(1)}
     assert filter_applies(
         paid, {**base, "metadata": {"amount": {"amount": 5999, "currency": "EUR"}}}
