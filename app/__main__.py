@@ -8,8 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.cli.workspaces import add_parser as add_workspace_parser
-from app.settings import Settings
+from app.settings import Settings, settings_problem
 from app.store.workspaces import DEFAULT_WORKSPACE_ID
 
 
@@ -77,7 +79,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as e:  # one line that says what to fix, not a traceback
+        print(settings_problem(e), file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )

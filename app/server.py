@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.api.schema import build_schema
-from app.api.view import GraphQLView, Services
+from app.api.view import EXPOSED_HEADERS, GraphQLView, Services
 from app.clock import Clock, SystemClock
 from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
@@ -100,7 +100,9 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=settings.cors_allow_headers,
+                # so that a page can pace itself by the rate limit
+                expose_headers=list(EXPOSED_HEADERS),
                 max_age=600,
             )
         )

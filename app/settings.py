@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_ADMIN_KEY = "tally-dev-admin-key"
 
@@ -42,12 +46,38 @@ class Settings(BaseSettings):
     # this instance takes effect at once; on other instances within this many seconds.
     auth_cache_seconds: float = Field(default=5, ge=0)
     webhook_allow_private_hosts: bool = False
-    # Origins allowed to call the API from a browser (publishable keys in web pages).
-    cors_origins: list[str] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser (publishable keys in web pages), over HTTP
+    # (CORS) and WebSocket: a JSON list or comma-separated.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request headers a page on an allowed origin may send (besides the CORS-safelisted ones).
+    cors_allow_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type"]
+    )
     max_query_depth: int = Field(default=15, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
     log_level: str = "INFO"
+
+    @field_validator("cors_origins", "cors_allow_headers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """A JSON list, or items separated by commas (an environment variable is text)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        """scheme://host[:port], as a browser sends it in Origin (a trailing / is dropped)."""
+        cleaned = [origin.rstrip("/") for origin in origins]
+        for origin in cleaned:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin")
+        return cleaned
 
     @property
     def embedded(self) -> bool:
@@ -57,3 +87,23 @@ class Settings(BaseSettings):
         if self.admin_key is not None:
             return self.admin_key.get_secret_value()
         return DEV_ADMIN_KEY if self.embedded else None
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming the variable and what it takes, for a malformed setting."""
+    first = error.errors()[0]
+    name = "TALLY_" + str(first["loc"][0]).upper() if first["loc"] else "a TALLY_ variable"
+    expected = _EXPECTED.get(name, first["msg"])
+    if name in _SECRET:
+        return f"Bad setting {name}: {expected}."
+    return f"Bad setting {name}: {expected} (got {first.get('input')!r})."
+
+
+_SECRET = {"TALLY_ADMIN_KEY", "TALLY_MONGODB_URI"}
+
+
+_EXPECTED = {
+    "TALLY_CORS_ORIGINS": 'origins such as "https://shop.example,https://app.example" or a JSON '
+    'list ["https://shop.example"]',
+    "TALLY_CORS_ALLOW_HEADERS": 'header names such as "Authorization,Content-Type" or a JSON list',
+}

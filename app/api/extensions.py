@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from app.domain.errors import RequestError
@@ -21,23 +21,35 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, RequestError | GraphQLError)
 
 
-def coded(error: GraphQLError) -> GraphQLError:
-    """The error as the client sees it: with extensions.code, server faults masked."""
+def code_of(error: GraphQLError) -> str:
+    """The stable code a client reads in extensions.code, whatever the transport."""
     original = error.original_error
     if isinstance(original, RequestError):
-        code, message = original.code, printable(str(original))
-    elif is_unexpected(error):
-        code, message = "INTERNAL_SERVER_ERROR", "Internal server error."
-    else:
-        return error
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
-    )
+        return original.code
+    if is_unexpected(error):
+        return "INTERNAL_SERVER_ERROR"
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$") and (  # graphql-core's variable coercion
+        "got invalid value" in error.message or "was not provided" in error.message
+    ):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def code_in_place(error: GraphQLError) -> GraphQLError:
+    """Gives the error its extensions.code and masks server faults. In place, because the
+    WebSocket transports format the very errors that Schema.process_errors is shown."""
+    code = code_of(error)
+    if code == "INTERNAL_SERVER_ERROR":
+        error.message = "Internal server error."
+    elif isinstance(error.original_error, RequestError):
+        error.message = printable(str(error.original_error))
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
 
 
 class CodedErrors(SchemaExtension):
@@ -46,7 +58,7 @@ class CodedErrors(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [coded(error) for error in errors]
+            result.errors = [code_in_place(error) for error in errors]
 
 
 class OperationTiming(SchemaExtension):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -13,7 +15,8 @@ from app.api.inputs import ContactRef
 from app.api.messages import Message, MessageConnection, MessageEdge, MessageRule
 from app.api.types import Contact, EventType, PageInfo, Workspace, request_error
 from app.api.workspaces import ApiKey
-from app.domain.errors import InvalidInput
+from app.domain.errors import InvalidInput, RequestError
+from app.services.inbox import READABLE_CHANNEL, reader_problem
 
 
 @strawberry.type
@@ -65,7 +68,11 @@ class Query:
         export = await ctx.privacy.export(key, now=ctx.clock.now())
         return None if export is None else JSON(export)
 
-    @strawberry.field(description="Automatic messages, newest first.")
+    @strawberry.field(
+        description="Automatic messages, newest first. A publishable key lists the SENT in-app "
+        "messages of one contact only, by the rules of the messages subscription: a lead by "
+        "anonymousId; a user only with identity verification on and its userHash."
+    )
     async def messages(
         self,
         info: Info,
@@ -74,8 +81,17 @@ class Query:
         status: MessageStatus | None = None,
         first: int | None = 20,
         after: str | None = None,
+        user_hash: Annotated[
+            str | None,
+            strawberry.argument(description="Publishable keys, for a user: as in trackEvent."),
+        ] = None,
     ) -> MessageConnection:
         ctx = info.context
+        admin = ctx.principal.is_admin
+        if contact is None and not admin:
+            raise RequestError(
+                "CONTACT_REQUIRED", "A publishable key lists the messages of one contact."
+            )
         contact_id = None
         if contact is not None:
             try:
@@ -83,7 +99,9 @@ class Query:
             except InvalidInput as e:
                 raise request_error(e) from e
             found = await ctx.contacts.get(key)
-            if found is None:
+            if problem := reader_problem(ctx.principal, key, user_hash, found):
+                raise RequestError(problem.code, problem.message)
+            if found is None or not (admin or status in (None, MessageStatus.SENT)):
                 return MessageConnection(
                     edges=[],
                     page_info=PageInfo(has_next_page=False, end_cursor=None),
@@ -93,9 +111,10 @@ class Query:
         page = await ctx.messenger.page(
             contact_id=contact_id,
             rule_id=rule_id,
-            status=status,
+            status=status if admin else MessageStatus.SENT,
             first=20 if first is None else first,
             after=after,
+            channel=None if admin else READABLE_CHANNEL,
         )
         edges = [MessageEdge(cursor=cursor, node=Message(model=m)) for m, cursor in page.items]
         return MessageConnection(

@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.api.extensions import CodedErrors, OperationTiming, is_unexpected
+from app.api.extensions import CodedErrors, OperationTiming, code_in_place, is_unexpected
 from app.api.mutation import Mutation
 from app.api.query import Query
 from app.api.scalars import DATE_TIME
@@ -40,6 +40,7 @@ class TallySchema(strawberry.Schema):
                 log.error(
                     "GraphQL resolver failed at %s", error.path, exc_info=error.original_error
                 )
+            code_in_place(error)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

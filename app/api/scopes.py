@@ -30,6 +30,11 @@ from strawberry.extensions import SchemaExtension
 
 # GraphQL type name -> the fields a publishable key may select on it (`__typename` always).
 PUBLISHABLE_READS: dict[str, frozenset[str]] = {
+    # Its own contact's sent in-app messages: whose is app/services/inbox.py's to say.
+    "Query": frozenset({"messages"}),
+    "MessageConnection": frozenset({"edges", "pageInfo", "totalCount"}),
+    "MessageEdge": frozenset({"cursor", "node"}),
+    "PageInfo": frozenset({"hasNextPage", "endCursor"}),
     "Mutation": frozenset({"trackEvent", "upsertContact"}),
     "Subscription": frozenset({"messages"}),
     "TrackEventPayload": frozenset({"event", "contact", "duplicate", "userErrors"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from datetime import datetime
 
 import strawberry
 
@@ -13,16 +14,19 @@ from app.api.messages import Message
 from app.api.types import Event, request_error
 from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
-from app.messaging.broker import EVENTS_TOPIC, contact_topic
-from app.services.auth import identity_problem
+from app.domain.refs import ContactKey
+from app.messaging.broker import EVENTS_TOPIC, ref_topic
 from app.services.contacts import event_names
+from app.services.inbox import READABLE_CHANNEL, reader_problem
 
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="In-app delivery: the contact's messages as they become SENT. Sent on this "
-        "instance: at once; on another: within TALLY_SCHEDULER_INTERVAL_SECONDS."
+        description="In-app delivery: the contact's in-app messages as they become SENT. Sent "
+        "on this instance: at once; on another: within TALLY_SCHEDULER_INTERVAL_SECONDS. A "
+        "contact not seen yet is waited for; a lead's subscription goes on after the lead is "
+        "merged into a user. Publishable keys: see Query.messages."
     )
     async def messages(
         self, info: Info, contact: ContactRef, user_hash: str | None = None
@@ -32,24 +36,18 @@ class Subscription:
             key = contact.ref().key("contact")
         except InvalidInput as e:
             raise request_error(e) from e
-        if problem := await identity_problem(ctx.principal, key, user_hash, store=ctx.store):
-            raise RequestError(problem.code, problem.message)
         found = await ctx.contacts.get(key)
-        if found is None:
-            raise RequestError("CONTACT_NOT_FOUND", "No such contact.")
+        if problem := reader_problem(ctx.principal, key, user_hash, found):
+            raise RequestError(problem.code, problem.message)
         since, seen = ctx.clock.now(), set[str]()
-        with ctx.broker.listen(ctx.principal.workspace_id, contact_topic(found.id)) as queue:
+        with ctx.broker.listen(ctx.principal.workspace_id, ref_topic(key)) as queue:
             while True:
                 try:
                     fresh = [
                         await asyncio.wait_for(queue.get(), ctx.settings.scheduler_interval_seconds)
                     ]
                 except TimeoutError:  # what other instances sent meanwhile
-                    page = await ctx.messenger.page(
-                        contact_id=found.id, rule_id=None, status=models.MessageStatus.SENT,
-                        first=20, after=None,
-                    )  # fmt: skip
-                    fresh = [m for m, _ in reversed(page.items) if m.sent_at and m.sent_at >= since]
+                    fresh = await _sent_since(info, key, since)
                 for message in fresh:
                     if message.id not in seen:
                         seen.add(message.id)
@@ -68,3 +66,17 @@ class Subscription:
                 event = await queue.get()
                 if wanted is None or event.name in wanted:
                     yield Event(model=event)
+
+
+async def _sent_since(info: Info, key: ContactKey, since: datetime) -> list[models.Message]:
+    """The in-app messages sent since `since` to whoever `key` names now (after a merge: the
+    user that took the lead's anonymousId), oldest first."""
+    ctx = info.context
+    found = await ctx.contacts.get(key)
+    if found is None:
+        return []
+    page = await ctx.messenger.page(
+        contact_id=found.id, rule_id=None, status=models.MessageStatus.SENT, first=20,
+        after=None, channel=READABLE_CHANNEL,
+    )  # fmt: skip
+    return [m for m, _ in reversed(page.items) if m.sent_at and m.sent_at >= since]

@@ -309,6 +309,16 @@ class Workspace:
     name: str
     identity_verification: bool
     retention_days: int
+    secret: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Admin keys only: the key of the userHash HMAC (docs/security.md). Keep it "
+        "on your servers; rotateIdentitySecret replaces it."
+    )
+    def identity_secret(self, info: Info) -> str:
+        if not info.context.principal.is_admin:
+            raise RequestError("FORBIDDEN_FIELD", "The identity secret needs an admin key.")
+        return self.secret
 
     @classmethod
     def from_model(cls, workspace: models.Workspace) -> Workspace:
@@ -317,6 +327,7 @@ class Workspace:
             name=workspace.name,
             identity_verification=workspace.identity_verification,
             retention_days=workspace.retention_days,
+            secret=workspace.identity_secret,
         )
 
 

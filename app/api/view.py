@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+import graphql
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -30,6 +32,9 @@ from app.store.client import Store
 # The body of the request being answered, and its JSON as checked before Strawberry ran: parsed
 # once (a batch of 1,000 events is ~200 KB of JSON).
 _checked_body: ContextVar[tuple[bytes, object] | None] = ContextVar("checked_body", default=None)
+
+# Answer headers a page on an allowed origin may read.
+EXPOSED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
 
 
 @dataclass
@@ -55,7 +60,15 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: object, *, services: Services) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)  # type: ignore[arg-type]
+        super().__init__(
+            schema,  # type: ignore[arg-type]
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            # Browsers send Origin on WebSocket handshakes and apply no CORS to them: pages on
+            # the origins allowed over HTTP may subscribe; same-origin and Origin-less clients
+            # always may.
+            allowed_origins=services.settings.cors_origins,
+        )
         self.services = services
 
     async def get_context(
@@ -150,6 +163,11 @@ class GraphQLView(GraphQL[Context, None]):
             limited.headers.update({**headers, "Retry-After": str(retry)})
             await limited(scope, receive, send)
             return
+        if any_subscription(parsed if request.method == "POST" else dict(request.query_params)):
+            refused = subscription_refusal()
+            refused.headers.update(headers)
+            await refused(scope, receive, send)
+            return
         send = _with_headers(send, headers)
         scope.setdefault("state", {})["principal"] = principal
         token = _checked_body.set((body, parsed))
@@ -196,6 +214,38 @@ def _parse(request: Request, body: bytes) -> object:
             "(or a list of them).",
         )
     return data
+
+
+def any_subscription(parsed: object) -> bool:
+    """Whether a request over HTTP asks for a subscription (GraphiQL sends one when Ctrl-Enter
+    comes before its socket is open; curl may). GET queries are checked too."""
+    operations = parsed if isinstance(parsed, list) else [parsed]
+    return any(
+        isinstance(op, dict)
+        and isinstance(op.get("query"), str)
+        and "subscription" in op["query"]  # most requests: no parse needed
+        and _operation_type(op["query"], op.get("operationName")) == "subscription"
+        for op in operations
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _operation_type(query: str, operation_name: object) -> str | None:
+    try:
+        document = graphql.parse(query)
+    except graphql.GraphQLError:  # Strawberry answers syntax errors
+        return None
+    name = operation_name if isinstance(operation_name, str) else None
+    operation = graphql.get_operation_ast(document, name)
+    return operation.operation.value if operation is not None else None
+
+
+def subscription_refusal() -> JSONResponse:
+    return error_response(
+        400,
+        "SUBSCRIPTION_NEEDS_WEBSOCKET",
+        "Subscriptions run over a WebSocket on /graphql (graphql-transport-ws), not over HTTP.",
+    )
 
 
 def _with_headers(send: Send, headers: dict[str, str]) -> Send:

@@ -57,7 +57,8 @@ class WorkspacePayload:
     workspace: Workspace | None
     admin_key: str | None = strawberry.field(description="createWorkspace only, shown once.")
     identity_secret: str | None = strawberry.field(
-        description="createWorkspace and rotateIdentitySecret only."
+        description="createWorkspace, rotateIdentitySecret, and updateWorkspace when it turns "
+        "identity verification on (also readable as Workspace.identitySecret)."
     )
     webhook_secret: str | None = strawberry.field(
         description="createWorkspace and rotateWebhookSecret only."

@@ -28,6 +28,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("create-key", "a new key (its secret is shown once)"),
         ("revoke-key", "stop a key"),
         ("rotate", "a new identity or webhook secret"),
+        ("secrets", "the identity and webhook secrets, without rotating them"),
     ):
         action = actions.add_parser(name, help=help)
         action.add_argument("--workspace", default=DEFAULT_WORKSPACE_ID)
@@ -86,6 +87,17 @@ async def run_workspace(settings: Settings, args: argparse.Namespace) -> int:
                 identity_verification=verification, retention_days=args.retention_days
             )
             errors, result = updated.errors, {"workspace": workspace.id}
+            if updated.identity_secret is not None:
+                result["identitySecret"] = updated.identity_secret
+        elif args.action == "secrets":
+            errors, result = (
+                [],
+                {
+                    "workspace": workspace.id,
+                    "identitySecret": workspace.identity_secret,
+                    "webhookSecret": workspace.webhook_secret,
+                },
+            )
         elif args.action == "keys":
             keys = await service.keys()
             errors, result = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.domain.errors import InvalidInput
-from app.domain.models import ContactRole
+from app.domain.models import Contact, ContactRole
 from app.domain.storable import check_text
 
 MAX_IDENTIFIER_LENGTH = 255
@@ -32,6 +32,20 @@ class ContactKey:
     def role(self) -> ContactRole:
         """The role of a contact created from this ref."""
         return ContactRole.LEAD if self.kind is RefKind.ANONYMOUS_ID else ContactRole.USER
+
+
+def keys_of(contact: Contact) -> list[ContactKey]:
+    """Every ref that names this contact: its id, userId, a user's email, its anonymousId and
+    the anonymousIds of the leads merged into it."""
+    keys = [ContactKey(RefKind.ID, contact.id)]
+    if contact.user_id is not None:
+        keys.append(ContactKey(RefKind.USER_ID, contact.user_id))
+    if contact.email is not None and contact.role is ContactRole.USER:
+        keys.append(ContactKey(RefKind.EMAIL, contact.email))
+    if contact.anonymous_id is not None:
+        keys.append(ContactKey(RefKind.ANONYMOUS_ID, contact.anonymous_id))
+    keys += [ContactKey(RefKind.ANONYMOUS_ID, alias) for alias in contact.aliases]
+    return keys
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ async def run_audience_rule(
             due_at=due_at(rule, now=now),
             sent=False,
             exit_event_name=rule.spec.exit_event_name,
+            channel=rule.spec.channel,
             now=now,
         )
     if contacts:

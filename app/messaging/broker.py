@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from app.domain.models import Contact, Message
+from app.domain.refs import ContactKey, keys_of
+
 QUEUE_SIZE = 100
 
 
@@ -36,8 +39,16 @@ class Broker:
             queue.put_nowait(item)
 
 
-def contact_topic(contact_id: str) -> str:
-    return f"contact:{contact_id}"
+def ref_topic(key: ContactKey) -> str:
+    """What a subscription for `key` hears: a ref, not a contact id, so that it hears a
+    contact not created yet, and a lead's messages after it was merged into a user."""
+    return f"contact:{key.kind.value}:{key.value}"
+
+
+def publish_message(broker: Broker, workspace_id: str, contact: Contact, message: Message) -> None:
+    """A sent in-app message, to the subscriptions of every ref that names its contact."""
+    for key in keys_of(contact):
+        broker.publish(workspace_id, ref_topic(key), message)
 
 
 EVENTS_TOPIC = "events"

@@ -18,7 +18,7 @@ from app.domain.records import contact_record
 from app.domain.rules import Rule
 from app.domain.timestamps import format_iso
 from app.messaging.audience_rounds import run_audience_rule
-from app.messaging.broker import Broker, contact_topic
+from app.messaging.broker import Broker, publish_message
 from app.messaging.delivery import post_webhook
 from app.services.audience import Audience, reason_of
 from app.services.messaging import disable_broken_rule
@@ -185,7 +185,7 @@ class Scheduler:
         if rule.spec.channel == "IN_APP":
             await self._settle(workspace, message, now, MessageStatus.SENT)
             sent = replace(message, status=MessageStatus.SENT, sent_at=now)
-            self._broker.publish(workspace.id, contact_topic(contact.id), sent)
+            publish_message(self._broker, workspace.id, contact, sent)
             return
         assert rule.spec.webhook_url is not None
         error = await post_webhook(

@@ -13,7 +13,7 @@ from app.domain.messaging import compose, due_at, fired_by
 from app.domain.models import Contact, Event, Message, MessageStatus, Workspace
 from app.domain.rules import Rule
 from app.domain.storable import text_problem
-from app.messaging.broker import EVENTS_TOPIC, Broker, contact_topic
+from app.messaging.broker import EVENTS_TOPIC, Broker, publish_message
 from app.services.audience import Audience, reason_of
 from app.store import messages as store_messages
 from app.store import rules as store_rules
@@ -99,10 +99,11 @@ class Messenger:
             due_at=due_at(rule, now=now),
             sent=immediate,
             exit_event_name=spec.exit_event_name,
+            channel=spec.channel,
             now=now,
         )
         if message is not None and immediate:
-            self._broker.publish(workspace_id, contact_topic(contact.id), message)
+            publish_message(self._broker, workspace_id, contact, message)
 
     async def _in_audience(self, rule: Rule, contact: Contact, now: datetime) -> bool:
         """Whether the contact is in the rule's audience. A rule whose audience can no longer

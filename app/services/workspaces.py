@@ -110,7 +110,12 @@ class Workspaces:
                     ]
                 )
             changes["retention_days"] = retention_days
-        return await self._set(changes)
+        outcome = await self._set(changes)
+        if identity_verification and outcome.workspace is not None:
+            # Turning verification on is when the secret is needed (to compute hashes).
+            secret = outcome.workspace.identity_secret
+            return WorkspaceOutcome(workspace=outcome.workspace, identity_secret=secret)
+        return outcome
 
     async def rotate(self, secret: str) -> WorkspaceOutcome:
         """A new identity or webhook secret; the old one stops working at once."""

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from app.domain.attributes import AttributeValue
 from app.domain.events import ContactDelta
 from app.domain.models import Contact, ContactRole, EventSummary
-from app.domain.refs import ContactKey, RefKind
+from app.domain.refs import ContactKey, RefKind, keys_of
 from app.store.client import Doc, Store
 
 _REF_FIELDS = {
@@ -172,22 +172,10 @@ async def find_contacts(
         if "merging" in doc:  # a lead being merged: writes by these refs went elsewhere
             continue
         contact = to_contact(doc)
-        for key in _keys_of(contact):
+        for key in keys_of(contact):
             if key.value in by_kind.get(key.kind, ()):
                 found[key] = contact
     return found
-
-
-def _keys_of(contact: Contact) -> list[ContactKey]:
-    keys = [ContactKey(RefKind.ID, contact.id)]
-    if contact.user_id is not None:
-        keys.append(ContactKey(RefKind.USER_ID, contact.user_id))
-    if contact.email is not None and contact.role is ContactRole.USER:
-        keys.append(ContactKey(RefKind.EMAIL, contact.email))
-    if contact.anonymous_id is not None:
-        keys.append(ContactKey(RefKind.ANONYMOUS_ID, contact.anonymous_id))
-    keys += [ContactKey(RefKind.ANONYMOUS_ID, alias) for alias in contact.aliases]
-    return keys
 
 
 async def record_events(

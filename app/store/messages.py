@@ -43,6 +43,7 @@ async def add_message(
     due_at: datetime,
     sent: bool,
     exit_event_name: str | None,
+    channel: str,
     now: datetime,
 ) -> Message | None:
     """The message, or None when a ONCE rule already has one for this contact."""
@@ -58,6 +59,8 @@ async def add_message(
         "sent_at": now if sent else None,
         "created_at": now,
         "exit_event_name": exit_event_name,
+        # kept on the message: a page may read its in-app messages, never a webhook's body
+        "channel": channel,
     }
     if once:
         doc["once_key"] = f"{rule_id}:{contact_id}"
@@ -99,9 +102,15 @@ async def cancel_on_exit(
 
 
 def _selection(
-    workspace_id: str, contact_id: str | None, rule_id: str | None, status: MessageStatus | None
+    workspace_id: str,
+    contact_id: str | None,
+    rule_id: str | None,
+    status: MessageStatus | None,
+    channel: str | None,
 ) -> dict[str, Any]:
     query: dict[str, Any] = {"workspace_id": workspace_id}
+    if channel is not None:
+        query["channel"] = channel
     if contact_id is not None:
         query["contact_id"] = object_id(contact_id)
     if rule_id is not None:
@@ -120,9 +129,10 @@ async def find_messages(
     status: MessageStatus | None,
     before: tuple[datetime, str] | None,
     limit: int,
+    channel: str | None = None,
 ) -> list[Message]:
     """Newest first, (created_at, _id) descending, strictly after `before`."""
-    query = _selection(workspace_id, contact_id, rule_id, status)
+    query = _selection(workspace_id, contact_id, rule_id, status, channel)
     if before is not None:
         at, last = before
         query["$or"] = [
@@ -142,9 +152,10 @@ async def count_messages(
     contact_id: str | None,
     rule_id: str | None,
     status: MessageStatus | None,
+    channel: str | None = None,
 ) -> int:
     return await store.collection("messages").count(
-        _selection(workspace_id, contact_id, rule_id, status)
+        _selection(workspace_id, contact_id, rule_id, status, channel)
     )
 
 
