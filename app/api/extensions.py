@@ -33,8 +33,9 @@ def code_of(error: GraphQLError) -> str:
         return code
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
-    if error.message.startswith("Variable '$") and (  # graphql-core's variable coercion
-        "got invalid value" in error.message or "was not provided" in error.message
+    if error.message.startswith("Variable '$") and any(  # graphql-core's variable coercion
+        words in error.message
+        for words in ("invalid value", "was not provided", "must not be null")
     ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"

@@ -64,8 +64,49 @@ async def test_malformed_bodies_get_4xx(
 async def test_graphql_syntax_and_validation_errors_are_shown_not_masked(gql: GraphQL) -> None:
     body = await gql.result("{ workspace { id ")
     assert body["errors"][0]["message"].startswith("Syntax Error")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
     body = await gql.result("{ nope }")
     assert body["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    body = await gql.result("query($n: Int!) { messages(first: $n) { totalCount } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_subscription_over_http_is_told_to_use_a_websocket(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    subscription = "subscription Feed { eventTracked { name } }"
+    answers = [
+        await http.post("/graphql", json={"query": subscription}, headers=AUTH),
+        await http.get("/graphql", params={"query": subscription}, headers=AUTH),
+        await http.post(
+            "/graphql",
+            json={"query": subscription},
+            headers={**AUTH, "Accept": "text/event-stream"},
+        ),
+        await http.post(
+            "/graphql",
+            json=[{"query": "{ workspace { id } }"}, {"query": subscription}],
+            headers=AUTH,
+        ),
+        await http.post(
+            "/graphql",
+            json={
+                "query": f"query Q {{ workspace {{ id }} }} {subscription}",
+                "operationName": "Feed",
+            },
+            headers=AUTH,
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 400
+        assert answer.json()["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_NEEDS_WEBSOCKET"
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    # The same document's query runs; a document that only mentions the word is no subscription.
+    both = {"query": f"query Q {{ workspace {{ id }} }} {subscription}", "operationName": "Q"}
+    assert (await http.post("/graphql", json=both, headers=AUTH)).status_code == 200
+    word = "{ eventTypes { name } } # subscription"
+    assert (await http.post("/graphql", json={"query": word}, headers=AUTH)).status_code == 200
 
 
 @pytest.fixture

@@ -74,3 +74,47 @@ async def test_cors_allows_the_configured_origins_only(limited: httpx.AsyncClien
     )
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_pages_read_the_rate_limit_headers(limited: httpx.AsyncClient) -> None:
+    answer = await limited.post(
+        "/graphql",
+        json={"query": "{ workspace { id } }"},
+        headers={**AUTH, "Origin": "https://shop.example"},
+    )
+    exposed = {
+        h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")
+    }
+    assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"} <= (
+        exposed
+    )
+
+
+async def test_the_request_headers_a_page_may_send_are_a_setting(
+    settings: Settings, clock: ManualClock
+) -> None:
+    app = create_app(
+        settings.model_copy(
+            update={
+                "cors_origins": ["https://shop.example"],
+                "cors_allow_headers": ["Authorization", "Content-Type", "X-Request-Id"],
+            }
+        ),
+        clock=clock,
+    )
+    preflight = {"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tally.test") as client:
+            ok = await client.options(
+                "/graphql",
+                headers={
+                    **preflight,
+                    "Access-Control-Request-Headers": "authorization,x-request-id",
+                },
+            )
+            assert ok.status_code == 200
+            other = await client.options(
+                "/graphql", headers={**preflight, "Access-Control-Request-Headers": "x-other"}
+            )
+            assert other.status_code == 400

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.clock import ManualClock
+from app.messaging.broker import Broker
 from app.server import create_app
 from app.settings import Settings
 from tests.helpers import ADMIN_KEY
@@ -83,3 +84,123 @@ def test_a_socket_without_a_key_is_closed(settings: Settings, clock: ManualClock
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 4403
+
+
+def new_publishable_key(client: TestClient) -> str:
+    created = post(
+        client,
+        'mutation { createApiKey(name: "Page", scope: PUBLISHABLE) { secret } }',
+    )
+    secret: str = created["data"]["createApiKey"]["secret"]
+    return secret
+
+
+def first_error(ws: Any) -> dict[str, Any]:
+    """The first error of an operation, sent as an `error` message or inside `next`."""
+    message = ws.receive_json()
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    first: dict[str, Any] = errors[0]
+    return first
+
+
+def test_websocket_origins_follow_the_cors_setting(settings: Settings, clock: ManualClock) -> None:
+    allowed = settings.model_copy(update={"cors_origins": ["https://shop.example"]})
+    with TestClient(create_app(allowed, clock=clock)) as client:
+        # an allowed origin, the same origin (the test client's host), no Origin (not a browser)
+        for headers in ({"Origin": "https://shop.example"}, {"Origin": "http://testserver"}, {}):
+            with client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"], headers=headers
+            ) as ws:
+                ws.send_json({"type": "connection_init", "payload": AUTH})
+                assert ws.receive_json()["type"] == "connection_ack", headers
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect(
+                "/graphql",
+                subprotocols=["graphql-transport-ws"],
+                headers={"Origin": "https://evil.example"},
+            ),
+        ):
+            pass
+        assert refused.value.code == 1008  # policy violation, before any key is looked at
+
+
+def test_every_websocket_error_carries_a_code(settings: Settings, clock: ManualClock) -> None:
+    with TestClient(create_app(settings, clock=clock)) as client:
+        page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": page})
+            assert ws.receive_json()["type"] == "connection_ack"
+            cases = [
+                ("subscription { nope }", "GRAPHQL_VALIDATION_FAILED"),
+                (
+                    "subscription($r: ContactRef!) { messages(contact: $r) { body } }",
+                    "BAD_USER_INPUT",
+                ),
+                (
+                    'subscription { messages(contact: {id: "6b0b9f508f735ba0c8aa86b0"}) { body } }',
+                    "FORBIDDEN_REF",
+                ),
+                (
+                    'subscription { messages(contact: {userId: "ada"}) { body } }',
+                    "IDENTITY_VERIFICATION_REQUIRED",
+                ),
+                (
+                    'subscription { messages(contact: {anonymousId: ""}) { body } }',
+                    "INVALID_CONTACT_REF",
+                ),
+                ("subscription { eventTracked { name } }", "FORBIDDEN"),
+            ]
+            for number, (query, code) in enumerate(cases):
+                ws.send_json({"id": str(number), "type": "subscribe", "payload": {"query": query}})
+                error = first_error(ws)
+                assert error["extensions"]["code"] == code, (query, error)
+                if ws_next_is_complete(query):
+                    assert ws.receive_json()["type"] == "complete"
+
+
+def ws_next_is_complete(query: str) -> bool:
+    """Errors raised by a resolver come in `next`, then `complete`; validation errors come
+    alone as `error`."""
+    return "nope" not in query and "$r" not in query and "eventTracked" not in query
+
+
+def test_a_visitors_page_waits_for_its_first_message_and_keeps_it_after_sign_up(
+    settings: Settings, clock: ManualClock
+) -> None:
+    with TestClient(create_app(settings, clock=clock)) as client:
+        post(client, RULE.replace("upgraded-plan", "viewed-pricing"))
+        post(client, RULE)
+        page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            # Subscribed before the visitor's first event: nobody has that anonymousId yet.
+            subscribe(
+                ws, 'subscription { messages(contact: {anonymousId: "v1"}) { body } }', init=page
+            )
+            post(client, 'mutation { trackEvent(input: {name: "viewed-pricing", contact: {anonymousId: "v1"}}) { duplicate } }')  # fmt: skip
+            assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks !"}
+            # The visitor signs up as ada, who exists already: the lead is merged into her.
+            post(client, 'mutation { upsertContact(input: {ref: {userId: "ada"}}) { userErrors { code } } }')  # fmt: skip
+            post(client, 'mutation { upsertContact(input: {ref: {anonymousId: "v1"}, userId: "ada"}) { userErrors { code } } }')  # fmt: skip
+            post(client, TRACK)
+            assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks ada!"}
+
+
+def test_a_message_sent_by_another_instance_reaches_a_merged_leads_subscription(
+    settings: Settings, clock: ManualClock
+) -> None:
+    polling = settings.model_copy(update={"scheduler_interval_seconds": 0.05})
+    app = create_app(polling, clock=clock)
+    with TestClient(app) as client:
+        post(client, RULE)
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(
+                ws, 'subscription { messages(contact: {anonymousId: "v1"}) { body } }', init=AUTH
+            )
+            post(client, 'mutation { upsertContact(input: {ref: {userId: "ada"}}) { userErrors { code } } }')  # fmt: skip
+            post(client, 'mutation { upsertContact(input: {ref: {anonymousId: "v1"}, userId: "ada"}) { userErrors { code } } }')  # fmt: skip
+            # What this instance sends from now on, its subscriptions do not hear: as if another
+            # instance sent it. The subscription finds it in the store by the lead's alias.
+            app.state.services.broker = Broker()
+            post(client, TRACK)
+            assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks ada!"}
