@@ -13,8 +13,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
+from app.api.graphiql import ASSETS, ASSETS_PATH
 from app.api.schema import build_schema
 from app.api.view import EXPOSED_HEADERS, GraphQLView, Services
 from app.clock import Clock, SystemClock
@@ -111,6 +113,7 @@ def create_app(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Mount(ASSETS_PATH, StaticFiles(directory=ASSETS), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -30,3 +30,23 @@ tally_setup() {
     echo "$hash $extras" >>"$stamp"
   fi
 }
+
+# The browser tests (tests/browser) drive Debian's `chromium`. Installed here when missing and
+# possible (root with apt-get); otherwise those tests skip and say why (fail under
+# TALLY_REQUIRE_BROWSER=1, as .ci/run sets). TALLY_SKIP_BROWSER_INSTALL=1 never installs.
+tally_browser() {
+  if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "${TALLY_SKIP_BROWSER_INSTALL:-}" = 1 ]; then
+    echo "Chromium missing, not installed (TALLY_SKIP_BROWSER_INSTALL=1): browser tests skip." >&2
+  elif [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "Chromium missing and not installable here (needs root and apt-get): browser tests skip." >&2
+  else
+    echo "Installing Chromium for the browser tests (apt-get install chromium) ..." >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >/tmp/tally-chromium-install.log 2>&1; then
+      echo "Could not install Chromium (see /tmp/tally-chromium-install.log): browser tests skip." >&2
+    fi
+  fi
+}

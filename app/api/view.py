@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import graphql
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -18,6 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from app.api.context import Context
+from app.api.graphiql import graphiql_page
 from app.clock import Clock
 from app.domain.errors import RequestError
 from app.messaging.broker import Broker
@@ -118,6 +119,10 @@ class GraphQLView(GraphQL[Context, None]):
         if context.auth is None:
             raise ConnectionRejectionError({"message": "An API key is needed."})
         return UnsetType()
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Tally's GraphiQL page: assets served by Tally, a field for the API key."""
+        return HTMLResponse(graphiql_page())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check size and key, then let Strawberry answer. The GraphiQL page needs no key."""
