@@ -36,11 +36,12 @@ class Subscription:
             key = contact.ref().key("contact")
         except InvalidInput as e:
             raise request_error(e) from e
-        found = await ctx.contacts.get(key)
-        if problem := reader_problem(ctx.principal, key, user_hash, found):
-            raise RequestError(problem.code, problem.message)
         since, seen = ctx.clock.now(), set[str]()
+        # Listening before the first look at the store: what is sent meanwhile is queued.
         with ctx.broker.listen(ctx.principal.workspace_id, ref_topic(key)) as queue:
+            found = await ctx.contacts.get(key)
+            if problem := reader_problem(ctx.principal, key, user_hash, found):
+                raise RequestError(problem.code, problem.message)
             while True:
                 try:
                     fresh = [

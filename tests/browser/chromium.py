@@ -124,12 +124,17 @@ class Page:
 
     async def wait_for(self, expression: str) -> Any:
         """The expression's value once truthy (polled: the page works on its own time)."""
-        async with asyncio.timeout(WAIT_SECONDS):
-            while True:
-                value = await self.evaluate(expression)
-                if value:
-                    return value
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                while True:
+                    value = await self.evaluate(expression)
+                    if value:
+                        return value
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(
+                f"never true: {expression}\npage errors: {self.errors}\nblocked: {self.blocked}"
+            ) from None
 
     async def close(self) -> None:
         self._reader.cancel()
