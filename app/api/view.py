@@ -7,6 +7,7 @@ import json
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import graphql
 from starlette.requests import Request
@@ -15,6 +16,10 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.types.unset import UnsetType
 
 from app.api.context import Context
@@ -59,7 +64,35 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+class _CodedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, with extensions.code on the errors Strawberry's handler makes
+    itself (past the subscriptions limit, for one): every WebSocket error is coded."""
+
+    async def send_message(self, message: WSMessage) -> None:
+        await super().send_message(cast("WSMessage", with_codes(dict(message))))
+
+
+def with_codes(message: dict[str, Any]) -> dict[str, Any]:
+    """The message, its errors (an `error` payload or `next` errors) coded where they are not."""
+    payload = message.get("payload")
+    if message.get("type") == "error" and isinstance(payload, list):
+        return {**message, "payload": [_coded(e) for e in payload]}
+    if message.get("type") == "next" and isinstance(payload, dict) and payload.get("errors"):
+        return {**message, "payload": {**payload, "errors": [_coded(e) for e in payload["errors"]]}}
+    return message
+
+
+def _coded(error: dict[str, Any]) -> dict[str, Any]:
+    extensions = error.get("extensions") or {}
+    if "code" in extensions:
+        return error
+    code = "TOO_MANY_SUBSCRIPTIONS" if "limit" in str(error.get("message")) else "BAD_REQUEST"
+    return {**error, "extensions": {**extensions, "code": code}}
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _CodedTransportWS
+
     def __init__(self, schema: object, *, services: Services) -> None:
         super().__init__(
             schema,  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -177,3 +178,33 @@ def test_the_workspace_command_creates_a_workspace_with_its_secrets() -> None:
     assert refused.returncode == 1
     key = json.loads(run_app("workspace", "create-key", "page").stdout)
     assert key["secret"].startswith("tly_pk_")
+
+
+def test_the_identity_secret_is_shown_without_rotating_it() -> None:
+    shown = run_app("workspace", "secrets")
+    assert shown.returncode == 0, shown.stderr
+    secrets = json.loads(shown.stdout)
+    assert secrets["workspace"] == "default"
+    assert re.fullmatch("[0-9a-f]{64}", secrets["identitySecret"])
+    assert re.fullmatch("[0-9a-f]{64}", secrets["webhookSecret"])
+    turned_on = json.loads(run_app("workspace", "update", "--identity-verification", "on").stdout)
+    assert re.fullmatch("[0-9a-f]{64}", turned_on["identitySecret"])
+
+
+def test_a_malformed_setting_stops_serve_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve"],
+        cwd=ROOT,
+        env={**env, "TALLY_CORS_ORIGINS": "shop.example"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "Bad setting TALLY_CORS_ORIGINS: origins such as "
+        '"https://shop.example,https://app.example" or a JSON list ["https://shop.example"] '
+        "(got 'shop.example')."
+    ]

@@ -204,3 +204,20 @@ def test_a_message_sent_by_another_instance_reaches_a_merged_leads_subscription(
             app.state.services.broker = Broker()
             post(client, TRACK)
             assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks ada!"}
+
+
+def test_past_the_subscriptions_limit_the_error_is_coded(
+    settings: Settings, clock: ManualClock
+) -> None:
+    with (
+        TestClient(create_app(settings, clock=clock)) as client,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": AUTH})
+        assert ws.receive_json()["type"] == "connection_ack"
+        feed = {"query": "subscription { eventTracked { name } }"}
+        for number in range(101):  # Strawberry's limit per connection: 100
+            ws.send_json({"id": str(number), "type": "subscribe", "payload": feed})
+        refused = ws.receive_json()
+        assert refused["id"] == "100"
+        assert refused["payload"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
