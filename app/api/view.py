@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -201,7 +201,8 @@ class GraphQLView(GraphQL[Context, None]):
             limited.headers.update({**headers, "Retry-After": str(retry)})
             await limited(scope, receive, send)
             return
-        if any_subscription(parsed if request.method == "POST" else dict(request.query_params)):
+        asked = parsed if request.method == "POST" else dict(request.query_params)
+        if any_subscription(asked, max_tokens=self.services.settings.max_tokens):
             refused = subscription_refusal()
             refused.headers.update(headers)
             await refused(scope, receive, send)
@@ -254,24 +255,26 @@ def _parse(request: Request, body: bytes) -> object:
     return data
 
 
-def any_subscription(parsed: object) -> bool:
+def any_subscription(parsed: object, *, max_tokens: int) -> bool:
     """Whether a request over HTTP asks for a subscription (GraphiQL sends one when Ctrl-Enter
     comes before its socket is open; curl may). GET queries are checked too."""
     operations = parsed if isinstance(parsed, list) else [parsed]
     return any(
         isinstance(op, dict)
         and isinstance(op.get("query"), str)
-        and "subscription" in op["query"]  # most requests: no parse needed
-        and _operation_type(op["query"], op.get("operationName")) == "subscription"
+        and _SUBSCRIPTION_WORD.search(op["query"]) is not None  # most requests: no parse
+        and _operation_type(op["query"], op.get("operationName"), max_tokens) == "subscription"
         for op in operations
     )
 
 
-@functools.lru_cache(maxsize=128)
-def _operation_type(query: str, operation_name: object) -> str | None:
+_SUBSCRIPTION_WORD = re.compile(r"\bsubscription\b")
+
+
+def _operation_type(query: str, operation_name: object, max_tokens: int) -> str | None:
     try:
-        document = graphql.parse(query)
-    except graphql.GraphQLError:  # Strawberry answers syntax errors
+        document = graphql.parse(query, no_location=True, max_tokens=max_tokens)
+    except graphql.GraphQLError:  # Strawberry answers syntax errors and long documents
         return None
     name = operation_name if isinstance(operation_name, str) else None
     operation = graphql.get_operation_ast(document, name)

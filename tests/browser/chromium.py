@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Coroutine
@@ -48,7 +49,7 @@ class Page:
         self._allowed = allowed
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self.blocked: list[str] = []  # requests that tried to leave the test's servers
+        self.blocked: list[str] = []  # requests (and sockets) that tried to leave the servers
         self.sockets: list[str] = []  # WebSocket URLs the page opened
         self.requests: list[str] = []  # "METHOD url" of every request let through
         self.errors: list[str] = []  # uncaught exceptions and console errors, for diagnosis
@@ -92,7 +93,10 @@ class Page:
                     )
                 )
         elif method == "Network.webSocketCreated":
-            self.sockets.append(params["url"])
+            url = params["url"]
+            self.sockets.append(url)
+            if not any(url.startswith(o.replace("http", "ws", 1) + "/") for o in self._allowed):
+                self.blocked.append(url)  # not stoppable from here, but the test fails
         elif method == "Runtime.exceptionThrown":
             self.errors.append(json.dumps(params["exceptionDetails"])[:500])
         elif method == "Runtime.consoleAPICalled" and params["type"] == "error":
@@ -147,13 +151,16 @@ async def chromium(executable: str, *, allowed: list[str]) -> AsyncIterator[Page
     """A fresh headless Chromium (its own profile) with one page that may reach `allowed`
     origins only."""
     with (
-        tempfile.TemporaryDirectory(prefix="tally-chromium-") as profile,
+        tempfile.TemporaryDirectory(
+            prefix="tally-chromium-", ignore_cleanup_errors=True
+        ) as profile,
         tempfile.NamedTemporaryFile(prefix="tally-chromium-", suffix=".log") as log,
     ):
         # Chromium's own log goes to a file: a pipe nobody reads would block it once full.
         process = subprocess.Popen(  # noqa: ASYNC220 (started once; waited for in a thread)
             [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,  # its own process group: ended whole, helpers included
         )  # fmt: skip
         try:
             browser_url = await _devtools_url(process, Path(log.name))
@@ -169,12 +176,19 @@ async def chromium(executable: str, *, allowed: list[str]) -> AsyncIterator[Page
                 finally:
                     await page.close()
         finally:
-            process.terminate()
-            try:
-                await asyncio.to_thread(process.wait, 10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                await asyncio.to_thread(process.wait)
+            await asyncio.to_thread(_end, process)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Chromium and the helper processes it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    finally:  # helpers still there (or Chromium itself, if it did not end)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 async def _devtools_url(process: subprocess.Popen[bytes], log: Path) -> str:
