@@ -6,12 +6,10 @@ a valid userHash, so that knowing someone's userId is not enough to read their m
 
 from __future__ import annotations
 
-import hmac
-
 from app.domain.errors import UserError
 from app.domain.models import Contact, ContactRole
 from app.domain.refs import ContactKey, RefKind
-from app.services.auth import Principal, user_hash
+from app.services.auth import Principal, hash_matches
 
 # A publishable key reads these messages only.
 READABLE_CHANNEL = "IN_APP"
@@ -33,9 +31,9 @@ def reader_problem(
     if key.kind is RefKind.ANONYMOUS_ID:
         if contact is None or contact.role is ContactRole.LEAD:
             return None  # a visitor reading its own, or waiting for its first message
-        values = [v for v in (contact.user_id, contact.email) if v is not None]
+        identity = contact.user_id or contact.email or ""  # as for writes (services/auth.py)
     else:
-        values = [key.value]
+        identity = key.value
     workspace = principal.workspace
     if not workspace.identity_verification:
         return UserError(
@@ -44,9 +42,7 @@ def reader_problem(
             "(updateWorkspace(identityVerification: true)) and the user's userHash.",
             ("userHash",),
         )
-    expected = [user_hash(workspace.identity_secret, value).encode() for value in values]
-    given = (given_hash or "").lower().encode("utf-8", "surrogatepass")
-    if not any(hmac.compare_digest(given, hashed) for hashed in expected):
+    if not hash_matches(workspace.identity_secret, identity, given_hash):
         return UserError(
             "INVALID_USER_HASH",
             "userHash is the hex HMAC-SHA256 of the user's userId (or email) keyed with the "

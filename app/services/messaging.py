@@ -125,6 +125,7 @@ class Messenger:
         status: MessageStatus | None,
         first: int,
         after: str | None,
+        channel: str | None = None,
     ) -> MessagePage:
         first = check_page_size(first)
         before = decode_instant_cursor(after) if after is not None else None
@@ -139,6 +140,7 @@ class Messenger:
             status=status,
             before=before,
             limit=first + 1,
+            channel=channel,
         )
         total = await store_messages.count_messages(
             self._store,
@@ -146,6 +148,7 @@ class Messenger:
             contact_id=contact_id,
             rule_id=rule_id,
             status=status,
+            channel=channel,
         )
         items = [(m, encode_instant_cursor(m.created_at, m.id)) for m in found[:first]]
         return MessagePage(items=items, has_next_page=len(found) > first, total=total)
