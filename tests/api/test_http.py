@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -23,6 +28,19 @@ async def test_graphiql_is_served_to_browsers_without_a_key(http: httpx.AsyncCli
     page = await http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+    # Every asset from Tally itself (no CDN), with the integrity the browser will check.
+    assets = re.findall(r'(?:src|href)="([^"]+)" integrity="(sha384-[^"]+)"', page.text)
+    assert {Path(src).name for src, _ in assets} == {
+        "react.production.min.js", "react-dom.production.min.js",
+        "graphiql.min.js", "graphiql.min.css",
+    }  # fmt: skip
+    for src, integrity in assets:
+        assert src.startswith("graphiql/")  # relative to /graphql: /graphiql/...
+        served = await http.get(f"/{src}")
+        assert served.status_code == 200
+        digest = base64.b64encode(hashlib.sha384(served.content).digest()).decode()
+        assert integrity == f"sha384-{digest}", src
+    assert "://" not in page.text  # nothing named on another host
 
 
 async def test_queries_over_get_need_a_key_and_mutations_are_refused(
