@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, cast
 
-import graphql
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.types.unset import UnsetType
 
 from app.api.context import Context
 from app.api.graphiql import graphiql_page
+from app.api.wire import CodedTransportWS, any_subscription
 from app.clock import Clock
 from app.domain.errors import RequestError
 from app.messaging.broker import Broker
@@ -64,34 +58,8 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class _CodedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws, with extensions.code on the errors Strawberry's handler makes
-    itself (past the subscriptions limit, for one): every WebSocket error is coded."""
-
-    async def send_message(self, message: WSMessage) -> None:
-        await super().send_message(cast("WSMessage", with_codes(dict(message))))
-
-
-def with_codes(message: dict[str, Any]) -> dict[str, Any]:
-    """The message, its errors (an `error` payload or `next` errors) coded where they are not."""
-    payload = message.get("payload")
-    if message.get("type") == "error" and isinstance(payload, list):
-        return {**message, "payload": [_coded(e) for e in payload]}
-    if message.get("type") == "next" and isinstance(payload, dict) and payload.get("errors"):
-        return {**message, "payload": {**payload, "errors": [_coded(e) for e in payload["errors"]]}}
-    return message
-
-
-def _coded(error: dict[str, Any]) -> dict[str, Any]:
-    extensions = error.get("extensions") or {}
-    if "code" in extensions:
-        return error
-    code = "TOO_MANY_SUBSCRIPTIONS" if "limit" in str(error.get("message")) else "BAD_REQUEST"
-    return {**error, "extensions": {**extensions, "code": code}}
-
-
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = _CodedTransportWS
+    graphql_transport_ws_handler_class = CodedTransportWS
 
     def __init__(self, schema: object, *, services: Services) -> None:
         super().__init__(
@@ -253,32 +221,6 @@ def _parse(request: Request, body: bytes) -> object:
             "(or a list of them).",
         )
     return data
-
-
-def any_subscription(parsed: object, *, max_tokens: int) -> bool:
-    """Whether a request over HTTP asks for a subscription (GraphiQL sends one when Ctrl-Enter
-    comes before its socket is open; curl may). GET queries are checked too."""
-    operations = parsed if isinstance(parsed, list) else [parsed]
-    return any(
-        isinstance(op, dict)
-        and isinstance(op.get("query"), str)
-        and _SUBSCRIPTION_WORD.search(op["query"]) is not None  # most requests: no parse
-        and _operation_type(op["query"], op.get("operationName"), max_tokens) == "subscription"
-        for op in operations
-    )
-
-
-_SUBSCRIPTION_WORD = re.compile(r"\bsubscription\b")
-
-
-def _operation_type(query: str, operation_name: object, max_tokens: int) -> str | None:
-    try:
-        document = graphql.parse(query, no_location=True, max_tokens=max_tokens)
-    except graphql.GraphQLError:  # Strawberry answers syntax errors and long documents
-        return None
-    name = operation_name if isinstance(operation_name, str) else None
-    operation = graphql.get_operation_ast(document, name)
-    return operation.operation.value if operation is not None else None
 
 
 def subscription_refusal() -> JSONResponse:
