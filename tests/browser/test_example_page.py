@@ -24,6 +24,13 @@ mutation { createMessageRule(input: {name: "Pricing nudge",
 }) { userErrors { code } } }
 """
 KEY = 'mutation { createApiKey(name: "Web page", scope: PUBLISHABLE) { secret } }'
+LATER = """
+mutation { createMessageRule(input: {name: "Cart reminder",
+  trigger: {kind: EVENT, eventName: "abandoned-cart"},
+  content: {channel: IN_APP, body: "Your cart misses you."}
+}) { userErrors { code } } }
+"""
+SHOWN = "[...document.querySelectorAll('#messages li')].map(li => li.textContent).join('|')"
 
 
 async def admin(tally: str, query: str, **variables: object) -> Any:
@@ -47,19 +54,29 @@ async def test_the_example_page_shows_the_message_its_event_triggered(
     ):
         assert site != tally  # another origin: CORS and the WebSocket origin check apply
         await admin(tally, RULE)
+        await admin(tally, LATER)
         key = (await admin(tally, KEY))["createApiKey"]["secret"]
+        address = f"{site}/index.html?" + urlencode({"tally": f"{tally}/graphql", "key": key})
         async with chromium(chromium_path, allowed=[site, tally]) as page:
-            await page.goto(
-                f"{site}/index.html?" + urlencode({"tally": f"{tally}/graphql", "key": key})
-            )
+            await page.goto(address)
             await page.wait_for("document.body.dataset.state === 'ready'")
             await page.evaluate("document.getElementById('view-pricing').click()")
-            shown = await page.wait_for(
-                "[...document.querySelectorAll('#messages li')].map(li => li.textContent).join('|')"
-            )
+            shown = await page.wait_for(SHOWN)
             assert shown == "Still deciding? pro is 20% off today."
             visitor = await page.evaluate("localStorage.getItem('tally.anonymousId')")
-            assert page.sockets == [f"{tally.replace('http', 'ws')}/graphql"]
+            # The page is closed when the next message is sent; opened again, it shows it.
+            await page.goto("about:blank")
+            await admin(
+                tally,
+                'mutation($c: ContactRef!) { trackEvent(input: {name: "abandoned-cart", contact: $c}) { duplicate } }',
+                c={"anonymousId": visitor},
+            )
+            await page.goto(address)
+            await page.wait_for("document.body.dataset.state === 'ready'")
+            shown = await page.wait_for(SHOWN)
+            assert shown == "Still deciding? pro is 20% off today.|Your cart misses you."
+            ws = f"{tally.replace('http', 'ws')}/graphql"
+            assert page.sockets == [ws, ws]
             assert page.blocked == []
             assert page.errors == []
         listed = await admin(
@@ -67,6 +84,7 @@ async def test_the_example_page_shows_the_message_its_event_triggered(
             "query($c: ContactRef) { messages(contact: $c) { edges { node { body status } } } }",
             c={"anonymousId": visitor},
         )
-        assert listed == {
-            "messages": {"edges": [{"node": {"body": "pro is 20% off today.", "status": "SENT"}}]}
-        }
+        assert [edge["node"] for edge in listed["messages"]["edges"]] == [
+            {"body": "Your cart misses you.", "status": "SENT"},
+            {"body": "pro is 20% off today.", "status": "SENT"},
+        ]
