@@ -15,12 +15,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo import ReadPreference, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.read_concern import ReadConcern
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
+from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
 from app.settings import Settings
+from app.store.embedded.shapes import Shape, pipeline_shape, shape_of
+from app.store.embedded.transactions import EmbeddedTransaction
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -28,7 +32,17 @@ log = logging.getLogger(__name__)
 
 # The session of the transaction the current task runs in, if any (real MongoDB only).
 _session: ContextVar[Any | None] = ContextVar("tally_store_session", default=None)
+# The transaction the current task runs in on the embedded store, if any.
+_embedded: ContextVar[EmbeddedTransaction | None] = ContextVar("tally_embedded", default=None)
 _DUPLICATE_RETRIES = 3
+# Who hears the shape of every query (the test suite; None in production).
+_recorder: Callable[[Shape], None] | None = None
+
+
+def record_shapes(recorder: Callable[[Shape], None] | None) -> None:
+    """Hand the shape of every query a store function sends to `recorder` (tests only)."""
+    global _recorder
+    _recorder = recorder
 
 
 async def _resolve(value: Any) -> Any:
@@ -43,10 +57,20 @@ def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _duplicates_only(error: BulkWriteError) -> list[int] | None:
-    """The indexes of the writes a unique index refused, or None when any failed otherwise."""
-    errors = error.details["writeErrors"]
-    duplicates = [e["index"] for e in errors if e["code"] == 11000]
+    """The indexes of the writes a unique index refused, or None when any failed otherwise
+    (a write concern error included: then even the writes that went through may not last)."""
+    errors = error.details.get("writeErrors") or []
+    if not errors or error.details.get("writeConcernErrors"):
+        return None
+    duplicates = [e["index"] for e in errors if e.get("code") == 11000]
     return duplicates if len(duplicates) == len(errors) else None
+
+
+def _as_duplicate(error: BulkWriteError) -> DuplicateKeyError:
+    """Inside a transaction a refused write aborted it: DuplicateKeyError makes
+    `Store.in_transaction` run the work again in a new one (never in the same one)."""
+    first = error.details["writeErrors"][0]
+    return DuplicateKeyError(first.get("errmsg", "E11000"), 11000, first)
 
 
 class Collection:
@@ -58,12 +82,30 @@ class Collection:
         self._metrics = metrics
 
     @contextmanager
-    def _command(self, op: str) -> Iterator[None]:
-        """Count one call to the driver, and the time spent in it."""
+    def _command(
+        self,
+        op: str,
+        filter: Mapping[str, Any] | None = None,
+        sort: Sequence[tuple[str, int]] | None = None,
+    ) -> Iterator[None]:
+        """Count one call to the driver, and the time spent in it; record the query's shape
+        (tests); inside an embedded transaction, refuse when it is aborted, and abort it when
+        the call fails."""
+        if _recorder is not None and filter is not None:
+            shape = shape_of(self.name, op, filter, sort)
+            if shape is not None:
+                _recorder(shape)
+        transaction = _embedded.get()
+        if transaction is not None:
+            transaction.check()
         self._metrics.store_commands.labels(collection=self.name, op=op).inc()
         started = time.perf_counter()
         try:
             yield
+        except OperationFailure as e:
+            if transaction is not None:
+                transaction.fail(e)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.store_seconds.labels(collection=self.name, op=op).inc(elapsed)
@@ -71,7 +113,7 @@ class Collection:
     async def find_one(
         self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
-        with self._command("find"):
+        with self._command("find", filter):
             result: Doc | None = await self._raw.find_one(filter, projection, **_with_session({}))
         return result
 
@@ -84,7 +126,7 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> list[Doc]:
         """At most `limit` documents (0 = no limit, for callers that know the set is small)."""
-        with self._command("find"):
+        with self._command("find", filter, sort):
             cursor = self._raw.find(filter, projection, **_with_session({}))
             if sort:
                 cursor = cursor.sort(list(sort))
@@ -96,8 +138,8 @@ class Collection:
         self, filter: Mapping[str, Any], *, sort: Sequence[tuple[str, int]], batch_size: int
     ) -> AsyncIterator[Doc]:
         """Every matching document, fetched `batch_size` at a time (for exports; not timed)."""
-        self._metrics.store_commands.labels(collection=self.name, op="find").inc()
-        cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
+        with self._command("find", filter, sort):
+            cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
         async for doc in cursor.batch_size(batch_size):
             yield doc
 
@@ -126,16 +168,15 @@ class Collection:
             refused = _duplicates_only(e)
             if refused is None:
                 raise
-            if _session.get() is not None:
-                first = e.details["writeErrors"][0]
-                raise DuplicateKeyError(first["errmsg"], 11000, first) from e
+            if Store.in_session():
+                raise _as_duplicate(e) from e
             return set(refused)
         return set()
 
     async def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
     ) -> UpdateResult:
-        with self._command("update"):
+        with self._command("update", filter):
             result: UpdateResult = await self._raw.update_one(
                 filter, update, upsert=upsert, **_with_session({})
             )
@@ -144,7 +185,7 @@ class Collection:
     async def update_many(
         self, filter: Mapping[str, Any], update: Mapping[str, Any]
     ) -> UpdateResult:
-        with self._command("update"):
+        with self._command("update", filter):
             result: UpdateResult = await self._raw.update_many(filter, update, **_with_session({}))
         return result
 
@@ -157,7 +198,7 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> Doc | None:
         """The document after the update (or None when nothing matched and no upsert)."""
-        with self._command("find_and_modify"):
+        with self._command("find_and_modify", filter):
             result: Doc | None = await self._raw.find_one_and_update(
                 filter,
                 update,
@@ -170,11 +211,16 @@ class Collection:
 
     async def find_one_and_delete(self, filter: Mapping[str, Any]) -> Doc | None:
         """The document removed, or None when nothing matched."""
-        with self._command("find_and_modify"):
+        with self._command("find_and_modify", filter):
             result: Doc | None = await self._raw.find_one_and_delete(filter, **_with_session({}))
         return result
 
     async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
+        if _recorder is not None:
+            for request in requests:
+                shape = shape_of(self.name, "bulk_write", getattr(request, "_filter", None))
+                if shape is not None:
+                    _recorder(shape)
         with self._command("bulk_write"):
             result: BulkWriteResult = await self._raw.bulk_write(
                 requests, ordered=ordered, **_with_session({})
@@ -194,26 +240,32 @@ class Collection:
             return dict(result.upserted_ids or {})
         except BulkWriteError as e:
             lost = _duplicates_only(e)
-            if _session.get() is not None or lost is None:
+            if lost is None:
                 raise
+            if Store.in_session():
+                raise _as_duplicate(e) from e
             await self.bulk_write([requests[i] for i in lost], ordered=False)
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
 
     async def delete_one(self, filter: Mapping[str, Any]) -> int:
-        with self._command("delete"):
+        with self._command("delete", filter):
             result = await self._raw.delete_one(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def delete_many(self, filter: Mapping[str, Any]) -> int:
-        with self._command("delete"):
+        with self._command("delete", filter):
             result = await self._raw.delete_many(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def count(self, filter: Mapping[str, Any]) -> int:
-        with self._command("count"):
+        with self._command("count", filter):
             return int(await self._raw.count_documents(filter, **_with_session({})))
 
     async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
+        if _recorder is not None:
+            shape = pipeline_shape(self.name, pipeline)
+            if shape is not None:
+                _recorder(shape)
         with self._command("aggregate"):
             cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
             return [doc async for doc in cursor]
@@ -247,17 +299,24 @@ class Store:
 
     @staticmethod
     def in_session() -> bool:
-        """True inside `in_transaction` on a replica set."""
-        return _session.get() is not None
+        """True inside `in_transaction` (on a replica set or the embedded store): a refused
+        write aborts the transaction there, so code decides before writing."""
+        return _session.get() is not None or _embedded.get() is not None
 
     async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` so that all its writes land together.
 
-        On a replica set: one transaction, retried on transient errors. On the embedded store,
-        which lives in one process and keeps nothing across a crash, `work` orders its writes
-        so that a failure leaves nothing half-done that a retry cannot complete.
+        On a replica set: one transaction (primary reads, snapshot read concern, majority
+        writes), retried on transient errors. On the embedded store, which lives in one process
+        and keeps nothing across a crash, `work` orders its writes so that a failure leaves
+        nothing half-done that a retry cannot complete; a command that fails aborts the
+        transaction as on the server (`EmbeddedTransaction`), and the error reaches the caller.
         """
-        if not self.transactions or _session.get() is not None:
+        if self.in_session():
+            return await work()
+        if self.embedded:
+            return await self._in_embedded_transaction(work)
+        if not self.transactions:
             return await work()
 
         async def callback(active: Any) -> T:
@@ -271,7 +330,12 @@ class Store:
             self._metrics.store_commands.labels(collection="", op="transaction").inc()
             async with self._client.start_session() as session:
                 try:
-                    result: T = await session.with_transaction(callback)
+                    result: T = await session.with_transaction(
+                        callback,
+                        read_concern=ReadConcern("snapshot"),
+                        write_concern=WriteConcern("majority"),
+                        read_preference=ReadPreference.PRIMARY,
+                    )
                     return result
                 except DuplicateKeyError:
                     # A concurrent transaction committed the same new document (a contact,
@@ -279,6 +343,16 @@ class Store:
                     if attempt == _DUPLICATE_RETRIES - 1:
                         raise
         raise AssertionError("unreachable")
+
+    async def _in_embedded_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
+        transaction = EmbeddedTransaction()
+        token = _embedded.set(transaction)
+        try:
+            result = await work()
+            transaction.check()  # the commit: refused when a command failed and work went on
+            return result
+        finally:
+            _embedded.reset(token)
 
     async def drop(self) -> None:
         await self._client.drop_database(self._db.name)

@@ -1,4 +1,4 @@
-"""The embedded store's fixes keep MongoDB's semantics (app/store/embedded.py)."""
+"""The embedded store's fixes keep MongoDB's semantics (app/store/embedded/)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ async def test_bulk_updates_work() -> None:
 def test_mongomock_still_needs_the_bulk_sort_fix() -> None:
     original = inspect.unwrap(BulkOperationBuilder.add_update)
     assert "sort" not in inspect.signature(original).parameters, (
-        "mongomock's bulk builder takes sort= now: drop _without_sort from app/store/embedded.py"
+        "mongomock's bulk builder takes sort= now: drop without_sort from app/store/embedded/writes.py"
     )
 
 

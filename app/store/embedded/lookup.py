@@ -45,6 +45,6 @@ def _count(in_collection: list[dict[str, Any]], database: Any, options: Any) -> 
     return counted if in_collection else []
 
 
-def patch_lookup() -> None:
+def install() -> None:
     aggregate._PIPELINE_HANDLERS["$lookup"] = _lookup
     aggregate._PIPELINE_HANDLERS["$count"] = _count
