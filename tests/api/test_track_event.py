@@ -325,7 +325,7 @@ async def test_idempotency_key_makes_a_retry_a_duplicate(gql: GraphQL) -> None:
     assert types[0]["count"] == 2
 
 
-async def test_track_event_costs_at_most_five_store_commands(
+async def test_track_event_costs_six_store_commands_in_its_transaction(
     gql: GraphQL, http: httpx.AsyncClient
 ) -> None:
     # The key is now checked; the name and this contact's catalog shard of it exist (a new

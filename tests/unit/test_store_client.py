@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
+import pytest
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.client import open_store
+from app.store.client import Collection, Store, open_store
 
 
 async def test_insert_new_reports_what_a_unique_index_refused_and_keeps_the_rest() -> None:
@@ -19,3 +26,110 @@ async def test_insert_new_reports_what_a_unique_index_refused_and_keeps_the_rest
     found = await keys.find({}, sort=[("ws", 1), ("key", 1)], limit=0)
     assert [(doc["ws"], doc["key"]) for doc in found] == [("v", "a"), ("w", "a"), ("w", "b")]
     assert await keys.insert_new([]) == set()
+
+
+class _Refusing:
+    """A driver collection whose writes fail with this BulkWriteError (shapes a server sends)."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = details
+        self.calls = 0
+
+    async def insert_many(self, documents: Any, **_: Any) -> None:
+        self.calls += 1
+        raise BulkWriteError(self.details)
+
+    async def bulk_write(self, requests: Any, **_: Any) -> None:
+        self.calls += 1
+        raise BulkWriteError(self.details)
+
+
+_DUPLICATE = {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key error"}
+_WRITE_CONCERN = {"code": 64, "errmsg": "waiting for replication timed out"}
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"writeErrors": [], "writeConcernErrors": [_WRITE_CONCERN], "upserted": []},
+        {"writeConcernErrors": [_WRITE_CONCERN]},
+        {"writeErrors": [_DUPLICATE], "writeConcernErrors": [_WRITE_CONCERN], "upserted": []},
+        {"writeErrors": [_DUPLICATE, {"index": 1, "code": 2, "errmsg": "bad"}], "upserted": []},
+    ],
+)
+async def test_write_errors_other_than_duplicates_reach_the_caller(details: dict[str, Any]) -> None:
+    raw = _Refusing(details)
+    keys = Collection(raw, "keys", Metrics())
+    with pytest.raises(BulkWriteError):
+        await keys.insert_new([{"k": 1}, {"k": 2}])
+    with pytest.raises(BulkWriteError):
+        await keys.bulk_upsert([UpdateOne({"k": 1}, {"$inc": {"n": 1}}, upsert=True)])
+    assert raw.calls == 2  # nothing sent again
+
+
+async def test_a_duplicate_in_a_transaction_is_never_retried_inside_it() -> None:
+    store = await open_store(Settings(), Metrics())
+    raw = _Refusing({"writeErrors": [_DUPLICATE], "upserted": []})
+    summaries = Collection(raw, "summaries", Metrics())
+
+    async def work() -> None:
+        await summaries.bulk_upsert([UpdateOne({"k": 1}, {"$inc": {"n": 1}}, upsert=True)])
+
+    with pytest.raises(DuplicateKeyError):  # Store.in_transaction runs it anew on a server
+        await store.in_transaction(work)
+    assert raw.calls == 1
+    with pytest.raises(DuplicateKeyError):
+        await store.in_transaction(lambda: summaries.insert_new([{"k": 1}]))
+    assert raw.calls == 2
+
+
+async def _store_with_unique_keys() -> Store:
+    store = await open_store(Settings(), Metrics())
+    await store.collection("keys").create_index([("key", 1)], unique=True)
+    await store.collection("keys").insert_one({"key": "a"})
+    return store
+
+
+async def test_a_failed_write_aborts_the_embedded_transaction() -> None:
+    store = await _store_with_unique_keys()
+    keys = store.collection("keys")
+
+    async def swallows_and_goes_on() -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            await keys.insert_one({"key": "a"})
+        await keys.insert_one({"key": "b"})
+
+    with pytest.raises(OperationFailure) as aborted:
+        await store.in_transaction(swallows_and_goes_on)
+    assert aborted.value.code == 251  # NoSuchTransaction, as on a replica set
+    assert aborted.value.has_error_label("TransientTransactionError")
+
+    async def swallows_and_stops() -> str:
+        with contextlib.suppress(DuplicateKeyError):
+            await keys.insert_one({"key": "a"})
+        return "done"
+
+    with pytest.raises(OperationFailure) as at_commit:
+        await store.in_transaction(swallows_and_stops)
+    assert at_commit.value.code == 251
+    assert [doc["key"] for doc in await keys.find({}, sort=[("key", 1)], limit=0)] == ["a"]
+
+
+async def test_the_first_error_reaches_the_caller_and_outside_nothing_is_aborted() -> None:
+    store = await _store_with_unique_keys()
+    keys = store.collection("keys")
+
+    async def refused() -> None:
+        await keys.insert_one({"key": "b"})
+        await keys.insert_one({"key": "a"})
+
+    with pytest.raises(DuplicateKeyError):
+        await store.in_transaction(refused)
+    # No rollback on the embedded store: the first write stays (writes are ordered so that a
+    # repeat completes the work).
+    assert await keys.count({"key": "b"}) == 1
+    with contextlib.suppress(DuplicateKeyError):
+        await keys.insert_one({"key": "a"})
+    await keys.insert_one({"key": "c"})  # no transaction: nothing to abort
+    assert await store.in_transaction(lambda: keys.count({})) == 3
+    assert not Store.in_session()

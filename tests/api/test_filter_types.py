@@ -1,0 +1,59 @@
+"""Attribute and metadata filters compare by type, as MongoDB does: true is never 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.test_segments import who
+from tests.api.test_track_events import track_many
+from tests.helpers import GraphQL
+
+UPSERT = "mutation($i: ContactInput!) { upsertContact(input: $i) { userErrors { code } } }"
+
+
+@pytest.fixture
+async def flags(gql: GraphQL) -> None:
+    for user, value in (("yes", True), ("one", 1), ("no", False), ("zero", 0), ("half", 0.5)):
+        payload = await gql.data(
+            UPSERT, i={"ref": {"userId": user}, "customAttributes": {"flag": value}}
+        )
+        assert payload["upsertContact"]["userErrors"] == []
+    events = [
+        {"name": "paid", "contact": {"userId": user}, "metadata": {"trial": value}}
+        for user, value in (("yes", True), ("one", 1), ("no", False), ("zero", 0))
+    ]
+    assert (await track_many(gql, events))["acceptedCount"] == 4
+
+
+@pytest.mark.parametrize(
+    ("filter", "expected"),
+    [
+        ({"boolean": True}, ["yes"]),
+        ({"boolean": False}, ["no"]),
+        ({"number": {"eq": 1}}, ["one"]),
+        ({"number": {"eq": 0}}, ["zero"]),
+        ({"number": {"gte": 0}}, ["half", "one", "zero"]),
+        ({"number": {"ne": 1}}, ["half", "no", "yes", "zero"]),
+    ],
+)
+async def test_booleans_and_numbers_stay_apart_in_attribute_filters(
+    gql: GraphQL, flags: None, filter: dict[str, Any], expected: list[str]
+) -> None:
+    assert await who(gql, {"attribute": {"name": "flag", **filter}}) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"boolean": True}, ["yes"]),
+        ({"number": {"eq": 1}}, ["one"]),
+        ({"number": {"eq": 0}}, ["zero"]),
+    ],
+)
+async def test_booleans_and_numbers_stay_apart_in_metadata_filters(
+    gql: GraphQL, flags: None, condition: dict[str, Any], expected: list[str]
+) -> None:
+    within = {"lastDays": 7, "count": {"gte": 1}, "metadata": [{"key": "trial", **condition}]}
+    assert await who(gql, {"event": {"name": "paid", "within": within}}) == expected
