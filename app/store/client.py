@@ -144,11 +144,11 @@ class Collection:
             yield doc
 
     async def insert_one(self, document: Doc) -> None:
-        with self._command("insert"):
+        with self._command("insert", {}):
             await self._raw.insert_one(document, **_with_session({}))
 
     async def insert_many(self, documents: list[Doc], *, ordered: bool) -> InsertManyResult:
-        with self._command("insert"):
+        with self._command("insert", {}):
             result: InsertManyResult = await self._raw.insert_many(
                 documents, ordered=ordered, **_with_session({})
             )
@@ -273,6 +273,15 @@ class Collection:
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> None:
         with self._command("create_index"):
             await self._raw.create_index(keys, **options)
+
+    async def drop_index(self, name: str) -> None:
+        with self._command("drop_index"):
+            await self._raw.drop_index(name)
+
+    async def indexes(self) -> list[Doc]:
+        with self._command("list_indexes"):
+            cursor = await _resolve(self._raw.list_indexes())
+            return [doc async for doc in cursor]
 
 
 class Store:

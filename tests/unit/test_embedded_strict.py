@@ -77,9 +77,8 @@ async def test_booleans_and_numbers_never_match_each_other(
 def test_mongomock_alone_would_match_true_and_one() -> None:
     """The defect the wrapping exists for: mongomock's own matcher says true == 1."""
     document = {"v": True}
-    assert filtering._Filterer.apply.__name__ == "_apply"  # the strict matcher is installed
-    original = filtering._Filterer.apply.__globals__["_original_apply"]
-    assert original(filtering._filterer_inst, {"v": 1}, document)
+    mongomock_matcher: Any = filtering._filterer_inst
+    assert mongomock_matcher.apply({"v": 1}, document)
     matcher: Any = filtering.filter_applies
     assert not matcher({"v": 1}, document)
 

@@ -24,7 +24,6 @@ from typing import Any
 from bson import ObjectId
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
 from mongomock.collection import Collection
-from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore
 
 from app.store.embedded.strict import bson_equal
@@ -204,7 +203,7 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
     if conditions is None:
         if candidates is None:
             return _original_iter_documents(self, filter)
-        return (d for d in candidates if filter_applies(filter, d))
+        return (d for d in candidates if filtering.filter_applies(filter, d))
     documents = candidates if candidates is not None else list(store._documents.values())
 
     def matches(document: dict[str, Any]) -> bool:
@@ -212,7 +211,7 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
             found = document.get(key)
             if type(found) is not type(value) or found != value:
                 # An array field matches a value it holds: mongomock's own rules decide.
-                return isinstance(found, list) and bool(filter_applies(filter, document))
+                return isinstance(found, list) and bool(filtering.filter_applies(filter, document))
         return True
 
     return (document for document in documents if matches(document))
@@ -266,7 +265,7 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         if index.get("sparse") and all(value is None for value in values):
             continue
         partial = index.get("partialFilterExpression")
-        if partial is not None and not filter_applies(partial, new_data):
+        if partial is not None and not filtering.filter_applies(partial, new_data):
             continue
         lookup = next((f for f in fields if f in indexes and f != "workspace_id"), None)
         value = new_data.get(lookup) if lookup is not None else None
@@ -278,7 +277,9 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
             if doc_key(document) == key:
                 continue
             same = tuple(document.get(f) if "." not in f else _dotted(document, f) for f in fields)
-            if bson_equal(same, values) and (partial is None or filter_applies(partial, document)):
+            if bson_equal(same, values) and (
+                partial is None or filtering.filter_applies(partial, document)
+            ):
                 raise DuplicateKeyError(
                     "E11000 Duplicate Key Error",
                     11000,

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 # A field's predicate kinds: what the planner can make index bounds from, and what it cannot.
@@ -73,6 +74,8 @@ def _kind(value: Any) -> str:
             kinds.add(RANGE)
         elif op == "$exists":
             kinds.add(EXISTS if operand else "absent")
+        elif op == "$type":
+            kinds.add(f"type:{operand}")
         elif op != "$options":
             kinds.add(op[1:])
     return "+".join(sorted(kinds))
@@ -100,15 +103,25 @@ def predicate_of(filter: Mapping[str, Any]) -> Predicate:
     return Predicate(tuple(sorted(fields.items())), tuple(ors))
 
 
-def store_caller() -> str | None:
-    """`module.function` of the innermost app/store function that is not the adapter."""
+def store_callers() -> list[str]:
+    """`module.function` of each app/store function on the stack (not the adapter's),
+    innermost first."""
+    callers = []
     frame = sys._getframe(1)
     while frame is not None:
-        path = Path(frame.f_code.co_filename)
-        if path.parent == _STORE and path.name != "client.py":
-            return f"{path.stem}.{frame.f_code.co_name}"
+        code = frame.f_code
+        if code not in _names:
+            path = Path(code.co_filename)
+            inside = path.parent == _STORE and path.name != "client.py"
+            _names[code] = f"{path.stem}.{code.co_name}" if inside else None
+        name = _names[code]
+        if name is not None:
+            callers.append(name)
         frame = frame.f_back  # type: ignore[assignment]
-    return None
+    return callers
+
+
+_names: dict[CodeType, str | None] = {}
 
 
 def shape_of(
@@ -118,15 +131,15 @@ def shape_of(
     sort: Sequence[tuple[str, int]] | None = None,
 ) -> Shape | None:
     """The shape of one command, or None when no store function sent it (a unit test)."""
-    caller = store_caller()
-    if caller is None:
+    callers = store_callers()
+    if not callers:
         return None
     return Shape(
         collection,
         op,
         predicate_of(filter or {}),
         tuple((generic_path(path), sign) for path, sign in sort or ()),
-        caller,
+        callers[0],
     )
 
 

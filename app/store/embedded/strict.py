@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import mongomock.collection
+import mongomock.database
 from bson import BSON, Decimal128, Int64
 from mongomock import DuplicateKeyError, filtering
 from mongomock.collection import Collection
@@ -100,8 +102,9 @@ def _operators(ops: dict[str, Any]) -> dict[str, Any]:
         elif op in ("$in", "$nin", "$all") and isinstance(operand, list):
             # documents in $all are $elemMatch queries: they reach the matcher on their own
             out[op] = [item if isinstance(item, dict) else _value(item) for item in operand]
-        elif op == "$not" and isinstance(operand, dict):
-            out[op] = _operators(operand)
+        elif op in ("$not", "$elemMatch") and isinstance(operand, dict):
+            operators = all(str(key).startswith("$") for key in operand)
+            out[op] = _operators(operand) if operators else strict_filter(operand)
     return out
 
 
@@ -121,18 +124,20 @@ def strict_filter(filter: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # A filter is matched against many documents: convert it once (by identity; the cache is
-# emptied at every query, so a filter mutated between two queries is converted again).
+# emptied at every query, so a filter mutated between two queries is converted again). The
+# conversion covers `$and`/`$or`/`$nor`/`$not`/`$elemMatch`, which the matcher recurses into.
 _converted: dict[int, tuple[Any, Any]] = {}
 _original_apply = filtering._Filterer.apply
 
 
-def _apply(self: Any, search_filter: Any, document: Any) -> Any:
+def filter_applies(search_filter: Any, document: Any) -> Any:
+    """mongomock's `filter_applies`, comparing by BSON type."""
     if type(search_filter) is dict:
         cached = _converted.get(id(search_filter))
         if cached is None or cached[0] is not search_filter:
             cached = _converted[id(search_filter)] = (search_filter, strict_filter(search_filter))
         search_filter = cached[1]
-    return _original_apply(self, search_filter, document)
+    return _original_apply(filtering._filterer_inst, search_filter, document)
 
 
 # ---------------------------------------------------------------- 16 MiB
@@ -219,7 +224,8 @@ def _checked_aggregate(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def install() -> None:
     """Make mongomock's classes strict (once, from `embedded_client`, after the speed-ups)."""
-    filtering._Filterer.apply = _apply  # type: ignore[method-assign]
+    for module in (filtering, mongomock.collection, mongomock.database):
+        setattr(module, "filter_applies", filter_applies)  # noqa: B010
     Collection._ensure_uniques = _checked_uniques(Collection._ensure_uniques)  # type: ignore[method-assign]
     Collection._update = _checked_update(Collection._update)  # type: ignore[method-assign]
     Collection._insert = _checked_insert(Collection._insert)  # type: ignore[method-assign]
