@@ -384,8 +384,16 @@ async def open_store(settings: Settings, metrics: Metrics) -> Store:
         )
     from pymongo import AsyncMongoClient
 
-    client = AsyncMongoClient(settings.mongodb_uri.get_secret_value(), tz_aware=True)
-    hello = await client.admin.command("hello")
+    client = AsyncMongoClient(
+        settings.mongodb_uri.get_secret_value(),
+        tz_aware=True,
+        serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+    )
+    try:
+        hello = await client.admin.command("hello")
+    except BaseException:
+        await client.close()
+        raise
     replica = "setName" in hello or hello.get("msg") == "isdbgrid"
     if not replica and not settings.mongodb_allow_standalone:
         await client.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_segments import who
+from tests.api.test_segments import CONTACTS, who
 from tests.api.test_track_events import track_many
 from tests.helpers import GraphQL
 
@@ -57,3 +57,25 @@ async def test_booleans_and_numbers_stay_apart_in_metadata_filters(
 ) -> None:
     within = {"lastDays": 7, "count": {"gte": 1}, "metadata": [{"key": "trial", **condition}]}
     assert await who(gql, {"event": {"name": "paid", "within": within}}) == expected
+
+
+@pytest.mark.parametrize("op", ["contains", "startsWith"])
+async def test_nul_in_a_text_search_is_refused_with_a_code(
+    gql: GraphQL, flags: None, op: str
+) -> None:
+    # MongoDB refuses a regular expression with an embedded NUL: never send one.
+    for filter in (
+        {"email": {op: "a\u0000b"}},
+        {"attribute": {"name": "flag", "string": {op: "\u0000"}}},
+        {
+            "event": {
+                "name": "paid",
+                "within": {
+                    "lastDays": 7,
+                    "count": {"gte": 1},
+                    "metadata": [{"key": "trial", "string": {op: "x\u0000"}}],
+                },
+            }
+        },
+    ):
+        assert await gql.error_codes(CONTACTS, filter=filter) == ["INVALID_FILTER"]

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import (
+    BulkWriteError,
+    DuplicateKeyError,
+    OperationFailure,
+)
 
 from app.metrics import Metrics
 from app.settings import Settings
