@@ -1,14 +1,16 @@
-"""Attribute and metadata filters compare by type, as MongoDB does: true is never 1."""
+"""What the store must mean on MongoDB, seen through the API: filters compare by type (true is
+never 1), NUL never reaches a regex, message pages count only when totalCount is asked."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.test_segments import CONTACTS, who
 from tests.api.test_track_events import track_many
-from tests.helpers import GraphQL
+from tests.helpers import GraphQL, store_commands
 
 UPSERT = "mutation($i: ContactInput!) { upsertContact(input: $i) { userErrors { code } } }"
 
@@ -79,3 +81,17 @@ async def test_nul_in_a_text_search_is_refused_with_a_code(
         },
     ):
         assert await gql.error_codes(CONTACTS, filter=filter) == ["INVALID_FILTER"]
+
+
+async def test_message_pages_count_only_when_total_count_is_asked(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    page = "query($c: Boolean!) { messages(first: 5) { edges { cursor } totalCount @include(if: $c) } }"
+    await gql.data(page, c=False)  # the key is now checked
+    before = await store_commands(http)
+    assert (await gql.data(page, c=False))["messages"] == {"edges": []}
+    middle = await store_commands(http)
+    assert (await gql.data(page, c=True))["messages"] == {"edges": [], "totalCount": 0}
+    after = await store_commands(http)
+    assert middle.get(("messages", "count"), 0) == before.get(("messages", "count"), 0)
+    assert after.get(("messages", "count"), 0) == middle.get(("messages", "count"), 0) + 1
