@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.api.test_segments import CONTACTS, who
 from tests.api.test_track_events import track_many
@@ -95,3 +96,21 @@ async def test_message_pages_count_only_when_total_count_is_asked(
     after = await store_commands(http)
     assert middle.get(("messages", "count"), 0) == before.get(("messages", "count"), 0)
     assert after.get(("messages", "count"), 0) == middle.get(("messages", "count"), 0) + 1
+
+
+async def test_unset_references_are_absent_never_null(gql: GraphQL, app: Starlette) -> None:
+    """The unique indexes' partial filters are {$exists: true}: a stored null would be a key."""
+    for i in (
+        {"ref": {"anonymousId": "a1"}, "email": "Lead@Example.com"},
+        {"ref": {"userId": "u1"}},
+        {"ref": {"anonymousId": "a1"}, "userId": "u1"},  # a merge
+        {"ref": {"anonymousId": "a2"}, "name": "Ann"},
+        {"ref": {"anonymousId": "a2"}, "userId": "u2"},  # a conversion in place
+    ):
+        assert (await gql.data(UPSERT, i=i))["upsertContact"]["userErrors"] == []
+    contacts = app.state.services.store.collection("contacts")
+    stored = await contacts.find({}, limit=0)
+    assert {doc.get("user_id") for doc in stored} == {"u1", "u2"}
+    for field in ("user_id", "email", "anonymous_id"):
+        assert await contacts.count({field: None}) == sum(field not in doc for doc in stored)
+        assert not [doc for doc in stored if field in doc and doc[field] is None]

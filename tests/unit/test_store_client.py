@@ -6,12 +6,14 @@ import contextlib
 from typing import Any
 
 import pytest
-from pymongo import UpdateOne
+from pymongo import ReadPreference, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
     DuplicateKeyError,
     OperationFailure,
 )
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
 from app.settings import Settings
@@ -137,3 +139,70 @@ async def test_the_first_error_reaches_the_caller_and_outside_nothing_is_aborted
     await keys.insert_one({"key": "c"})  # no transaction: nothing to abort
     assert await store.in_transaction(lambda: keys.count({})) == 3
     assert not Store.in_session()
+
+
+class _Session:
+    def __init__(self, transactions: list[dict[str, Any]]) -> None:
+        self.transactions = transactions
+
+    async def __aenter__(self) -> _Session:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def with_transaction(self, callback: Any, **options: Any) -> Any:
+        self.transactions.append(options)
+        return await callback(self)
+
+
+class _ReplicaSet:
+    """Just enough of AsyncMongoClient for Store.in_transaction."""
+
+    def __init__(self) -> None:
+        self.transactions: list[dict[str, Any]] = []
+
+    def __getitem__(self, name: str) -> Any:
+        return {}
+
+    def start_session(self) -> _Session:
+        return _Session(self.transactions)
+
+
+def _replica_store(client: _ReplicaSet) -> Store:
+    return Store(client=client, database="t", metrics=Metrics(), embedded=False, transactions=True)
+
+
+async def test_transactions_read_the_primary_at_a_snapshot_and_write_to_a_majority() -> None:
+    client = _ReplicaSet()
+
+    async def work() -> bool:
+        return Store.in_session()
+
+    assert await _replica_store(client).in_transaction(work) is True
+    [options] = client.transactions
+    assert options["read_preference"] == ReadPreference.PRIMARY
+    assert options["read_concern"] == ReadConcern("snapshot")
+    assert options["write_concern"] == WriteConcern("majority")
+
+
+async def test_a_duplicate_runs_the_work_again_in_a_new_transaction_a_few_times() -> None:
+    client = _ReplicaSet()
+    runs = 0
+
+    async def loses_once() -> str:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise DuplicateKeyError("E11000", 11000)
+        return "done"
+
+    assert await _replica_store(client).in_transaction(loses_once) == "done"
+    assert len(client.transactions) == 2
+
+    async def always_loses() -> None:
+        raise DuplicateKeyError("E11000", 11000)
+
+    with pytest.raises(DuplicateKeyError):
+        await _replica_store(client).in_transaction(always_loses)
+    assert len(client.transactions) == 2 + 3
