@@ -146,3 +146,31 @@ async def _exists(store: Store, index: Index) -> bool:
         ):
             return True
     return False
+
+
+def index_table() -> str:
+    """The Markdown table of INDEXES in docs/operations.md (a test keeps the two equal)."""
+    rows = ["| collection | keys | options | serves |", "| --- | --- | --- | --- |"]
+    for index in INDEXES:
+        keys = ", ".join(f"{key}: {sign}" for key, sign in index.keys)
+        options = []
+        if index.unique:
+            options.append("unique")
+        if index.partial is not None:
+            partial = ", ".join(f"{k}: {_shown(v)}" for k, v in index.partial.items())
+            options.append(f"partial {{{partial}}}")
+        if index.ttl:
+            options.append("TTL (MongoDB only)")
+        if index.name:
+            options.append(f"name `{index.name}`")
+        options += [f"replaces `{old}`" for old in index.replaces]
+        rows.append(
+            f"| `{index.collection}` | `{{{keys}}}` | {'; '.join(options)} | {index.serves} |"
+        )
+    return "\n".join(rows)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return "true" if value is True else f'"{value}"' if isinstance(value, str) else str(value)

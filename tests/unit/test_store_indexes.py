@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.metrics import Metrics
 from app.settings import Settings
 from app.store.client import open_store
-from app.store.indexes import INDEXES, create_indexes
+from app.store.indexes import INDEXES, create_indexes, index_table
 
 
 async def test_old_type_partial_indexes_are_replaced_and_a_rerun_changes_nothing() -> None:
@@ -28,3 +30,8 @@ async def test_old_type_partial_indexes_are_replaced_and_a_rerun_changes_nothing
     await contacts.insert_one({"workspace_id": "w", "anonymous_id": "a"})  # no user_id: no entry
     await contacts.insert_one({"workspace_id": "w", "anonymous_id": "b"})
     assert await contacts.insert_new([{"workspace_id": "w", "user_id": "u"}]) == {0}
+
+
+def test_the_operations_guide_lists_every_index() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    assert index_table() in guide, "paste app.store.indexes.index_table() into docs/operations.md"
