@@ -4,9 +4,10 @@ The store adapter hands every query's shape to `record` during the suite (tests/
 the end of the session `problems()` judges each against `app.store.indexes.INDEXES` (plus `_id`):
 
 - An index is eligible only when the query implies its partial filter, as the server's
-  `expression_algo.cpp` decides: `$exists: true` follows from equality (not to null), `$in`
-  without null, ranges, `$exists: true`, regexes and `$type`; `$type: X` only from the same
-  `$type: X`; an equality from an equality on that field (shapes hold no values: assumed equal).
+  `expression_algo.cpp` (`isSubsetOf`) decides: `$exists: true` follows from a comparison to a
+  non-null value (equality, ranges), `$in` without null, `$ne: null`, `$exists: true`, `$type`,
+  regexes, `$elemMatch`, `$size`; `$type: X` only from the identical `$type: X`; an equality
+  from an equality on that field (shapes hold no values: assumed equal).
 - Index bounds come from the leading keys bound by equality or `$in`, then at most one range.
 - A lookup is served when those bounds select less than the workspace (a key other than
   `workspace_id` bound by equality, or `_id`), or when they cover every field the query
@@ -125,9 +126,11 @@ def implies(fields: Mapping[str, str], partial: Mapping[str, Any]) -> bool:
     for path, condition in partial.items():
         parts = _parts(fields.get(path))
         if condition == {"$exists": True}:
-            present = {"eq", "in", "range", "exists", "regex", "elemMatch"}
-            typed = {p for p in parts if p.startswith("type:") and p != "type:null"}
-            if not (parts & present or typed):
+            # comparisons to a non-null value, $in without null, $ne/$nin null, $exists, $type,
+            # $regex, $elemMatch, $size, $mod: expression_algo.cpp's _isSubsetOf(..., Exists)
+            present = {"eq", "in", "range", "exists", "regex", "elemMatch", "size", "mod"}
+            present |= {"ne-null", "nin-null"}
+            if not (parts & present or any(p.startswith("type:") for p in parts)):
                 return False
         elif isinstance(condition, Mapping) and set(condition) == {"$type"}:
             if f"type:{condition['$type']}" not in parts:

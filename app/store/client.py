@@ -25,6 +25,7 @@ from app.metrics import Metrics
 from app.settings import Settings
 from app.store.embedded.shapes import Shape, pipeline_shape, shape_of
 from app.store.embedded.transactions import EmbeddedTransaction
+from app.store.refusals import as_duplicate, duplicates_only
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -56,21 +57,9 @@ def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _duplicates_only(error: BulkWriteError) -> list[int] | None:
-    """The indexes of the writes a unique index refused, or None when any failed otherwise
-    (a write concern error included: then even the writes that went through may not last)."""
-    errors = error.details.get("writeErrors") or []
-    if not errors or error.details.get("writeConcernErrors"):
-        return None
-    duplicates = [e["index"] for e in errors if e.get("code") == 11000]
-    return duplicates if len(duplicates) == len(errors) else None
-
-
-def _as_duplicate(error: BulkWriteError) -> DuplicateKeyError:
-    """Inside a transaction a refused write aborted it: DuplicateKeyError makes
-    `Store.in_transaction` run the work again in a new one (never in the same one)."""
-    first = error.details["writeErrors"][0]
-    return DuplicateKeyError(first.get("errmsg", "E11000"), 11000, first)
+def _record(shape: Shape | None) -> None:
+    if _recorder is not None and shape is not None:
+        _recorder(shape)
 
 
 class Collection:
@@ -92,9 +81,7 @@ class Collection:
         (tests); inside an embedded transaction, refuse when it is aborted, and abort it when
         the call fails."""
         if _recorder is not None and filter is not None:
-            shape = shape_of(self.name, op, filter, sort)
-            if shape is not None:
-                _recorder(shape)
+            _record(shape_of(self.name, op, filter, sort))
         transaction = _embedded.get()
         if transaction is not None:
             transaction.check()
@@ -165,11 +152,11 @@ class Collection:
         try:
             await self.insert_many(documents, ordered=False)
         except BulkWriteError as e:
-            refused = _duplicates_only(e)
+            refused = duplicates_only(e)
             if refused is None:
                 raise
             if Store.in_session():
-                raise _as_duplicate(e) from e
+                raise as_duplicate(e) from e
             return set(refused)
         return set()
 
@@ -216,11 +203,8 @@ class Collection:
         return result
 
     async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
-        if _recorder is not None:
-            for request in requests:
-                shape = shape_of(self.name, "bulk_write", getattr(request, "_filter", None))
-                if shape is not None:
-                    _recorder(shape)
+        for request in requests if _recorder is not None else ():
+            _record(shape_of(self.name, "bulk_write", getattr(request, "_filter", None)))
         with self._command("bulk_write"):
             result: BulkWriteResult = await self._raw.bulk_write(
                 requests, ordered=ordered, **_with_session({})
@@ -239,11 +223,11 @@ class Collection:
             result = await self.bulk_write(list(requests), ordered=False)
             return dict(result.upserted_ids or {})
         except BulkWriteError as e:
-            lost = _duplicates_only(e)
+            lost = duplicates_only(e)
             if lost is None:
                 raise
             if Store.in_session():
-                raise _as_duplicate(e) from e
+                raise as_duplicate(e) from e
             await self.bulk_write([requests[i] for i in lost], ordered=False)
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
 
@@ -263,9 +247,7 @@ class Collection:
 
     async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
         if _recorder is not None:
-            shape = pipeline_shape(self.name, pipeline)
-            if shape is not None:
-                _recorder(shape)
+            _record(pipeline_shape(self.name, pipeline))
         with self._command("aggregate"):
             cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
             return [doc async for doc in cursor]

@@ -76,6 +76,9 @@ def _kind(value: Any) -> str:
             kinds.add(EXISTS if operand else "absent")
         elif op == "$type":
             kinds.add(f"type:{operand}")
+        elif op in ("$ne", "$nin"):
+            nulls = operand is None if op == "$ne" else None in operand
+            kinds.add(op[1:] + ("-null" if nulls else ""))
         elif op != "$options":
             kinds.add(op[1:])
     return "+".join(sorted(kinds))
