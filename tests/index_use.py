@@ -12,9 +12,10 @@ the end of the session `problems()` judges each against `app.store.indexes.INDEX
 - A lookup is served when those bounds select less than the workspace (a key other than
   `workspace_id` bound by equality, or `_id`), or when they cover every field the query
   names (a page or count of the whole workspace, read in index order). Otherwise: "scan".
-- A sort is served when the index keys after the equality prefix give its order (all in the
-  index's direction or all reversed; sort keys bound by equality are constant and skipped; a
-  unique index whose keys are all used needs no tie-break). Otherwise: "sort" (in memory).
+- A sort is served when the index keys give its order (all in the index's direction or all
+  reversed), skipping keys bound by equality (one value) or `$in` (merged per value: "explode
+  for sort"); sort keys bound by equality are constant; a unique index whose keys are all used
+  needs no tie-break. Otherwise: "sort" (in memory).
 - `$or`: served when the query is served ignoring it, or when every branch (with the fields
   outside the `$or`) is served on its own (the planner's OR of index scans, merged in order).
 
@@ -145,18 +146,26 @@ def _indexes(collection: str, indexes: Sequence[Index]) -> list[Index]:
     return [*declared, Index(collection, (("_id", 1),), "_id", unique=True)]
 
 
-def _sorted(index: Index, start: int, fields: Mapping[str, str], sort: Iterable[Any]) -> bool:
-    wanted = [(path, sign) for path, sign in sort if not _equality(fields.get(path))]
-    rest = index.keys[start:]
-    direction = 0
-    for position, (path, sign) in enumerate(wanted):
-        if position >= len(rest):
-            return index.unique  # every key used: no two entries tie
-        key, key_sign = rest[position]
-        if key != path or direction not in (0, key_sign * sign):
+def _constant(kind: str | None) -> bool:
+    """One value for the whole result: equality to a value or to null."""
+    return bool(_parts(kind) & {"eq", "null"})
+
+
+def _sorted(index: Index, fields: Mapping[str, str], sort: Iterable[Any]) -> bool:
+    """The index scan returns the sort's order: its keys, in order, are the sort keys (all in
+    the index's direction or all reversed), skipping keys bound to one value, and keys bound by
+    `$in` (the planner merges one scan per value, each in order: "explode for sort")."""
+    wanted = [(path, sign) for path, sign in sort if not _constant(fields.get(path))]
+    direction, position = 0, 0
+    for key, key_sign in index.keys:
+        if position == len(wanted):
+            return True
+        path, sign = wanted[position]
+        if key == path and direction in (0, key_sign * sign):
+            direction, position = key_sign * sign, position + 1
+        elif not _equality(fields.get(key)):
             return False
-        direction = key_sign * sign
-    return True
+    return position == len(wanted) or index.unique  # every key used: no two entries tie
 
 
 def _with(index: Index, fields: Mapping[str, str], sort: tuple[Any, ...], scoped: bool) -> set[str]:
@@ -174,7 +183,7 @@ def _with(index: Index, fields: Mapping[str, str], sort: tuple[Any, ...], scoped
         set(fields) <= set(bound) or any(k != WORKSPACE for k in keys[:start]) or not scoped
     ):
         problems.add("scan")
-    if sort and not _sorted(index, start, fields, sort):
+    if sort and not _sorted(index, fields, sort):
         problems.add("sort")
     return problems
 
@@ -251,5 +260,6 @@ def store_functions() -> set[str]:
     return names
 
 
-def unrecorded() -> list[str]:
-    return sorted(store_functions() - _callers)
+def unrecorded(callers: set[str] | None = None) -> list[str]:
+    """The store functions no recorded query came from (by default, in this session)."""
+    return sorted(store_functions() - (_callers if callers is None else callers))

@@ -99,3 +99,23 @@ def test_coverage_lists_every_public_store_function() -> None:
     names = index_use.store_functions()
     assert {"contacts.find_page", "messages.find_messages", "rate_limits.add"} <= names
     assert not any(name.startswith(("client.", "indexes.")) for name in names)
+
+
+def test_in_lists_keep_the_order_of_the_keys_after_them() -> None:
+    newest_of = shape(
+        {"workspace_id": "w", "contact_id": {"$in": [1, 2]}, "occurred_at": {"$gte": 0}},
+        (("contact_id", 1), ("occurred_at", -1), ("_id", -1)),
+    )
+    by_contact = [Index("contacts", (WS, ("contact_id", 1), ("occurred_at", -1), ("_id", -1)), "")]
+    assert judge(newest_of, by_contact) == set()
+    merged = shape({"workspace_id": "w", "contact_id": {"$in": [1, 2]}}, (("occurred_at", -1),))
+    assert judge(merged, by_contact) == set()  # one scan per contact, merged in order
+    ranged = shape({"workspace_id": "w", "contact_id": {"$gt": 1}}, (("occurred_at", -1),))
+    assert judge(ranged, by_contact) == {"sort"}
+
+
+def test_a_function_that_sent_no_query_is_reported() -> None:
+    everything = index_use.store_functions()
+    assert index_use.unrecorded(set()) == sorted(everything)
+    assert index_use.unrecorded(everything - {"contacts.find_page"}) == ["contacts.find_page"]
+    assert index_use.unrecorded(everything) == []
