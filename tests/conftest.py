@@ -93,8 +93,9 @@ _index_problems: list[str] = []
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus != pytest.ExitCode.OK:
         return  # failures first; the check judges a complete run
-    _index_problems.extend(index_use.problems(index_use.recorded()))
-    if _whole_suite(session):
+    whole = _whole_suite(session)
+    _index_problems.extend(index_use.problems(index_use.recorded(), unused=whole))
+    if whole:
         _index_problems.extend(
             f"store function {name} sent no query during the suite: test it"
             for name in index_use.unrecorded()

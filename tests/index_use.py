@@ -75,8 +75,6 @@ ALLOWED: tuple[Allowed, ...] = (
     _allow("contacts.count_matching", "scan",
            "totalCount / audience counts of a filter on arbitrary attributes/events count "
            "every contact it matches"),
-    _allow("contacts.stream_contacts", "scan",
-           "exports read the whole workspace, in _id order, in batches"),
     _allow("contacts.find_contact", "sort",
            "at most a lead and a user answer to one anonymousId (mid-merge): sorts two documents"),
     _allow("merges.finish", "scan",
@@ -85,8 +83,6 @@ ALLOWED: tuple[Allowed, ...] = (
     _allow("workspaces.list_keys", "scan", "a workspace's keys, revoked ones skipped: a handful"),
     _allow("contacts.bounds_of", "scan",
            "deleteContact's catalog bounds: being rewritten by issue 11 #6 (i11b)"),
-    _allow("events.count_per_contact", "scan",
-           "`within` windows: being rewritten by issue 11 #3 (i11c)"),
 )  # fmt: skip
 
 
@@ -231,17 +227,29 @@ def judge(shape: Shape, indexes: Sequence[Index] = INDEXES) -> set[str]:
     return _predicate(shape, shape.predicate, {}, indexes)
 
 
-def problems(shapes: Iterable[Shape]) -> list[str]:
+def problems(shapes: Iterable[Shape], *, unused: bool = False) -> list[str]:
+    """A line per shape the server would serve badly; with `unused`, also a line per ALLOWED
+    entry that excused nothing (stale: its query was fixed, renamed or removed)."""
     found = []
+    used: set[Allowed] = set()
     for shape in sorted(shapes, key=str):
         bad = judge(shape)
-        if bad and not any(allowed.covers(shape, bad) for allowed in ALLOWED):
+        excused = [allowed for allowed in ALLOWED if bad and allowed.covers(shape, bad)]
+        used.update(excused)
+        if bad and not excused:
             what = " and ".join(
                 {"scan": "would scan the workspace", "sort": "would sort in memory"}[p]
                 for p in sorted(bad)
             )
             found.append(f"{shape}\n    {what}: add an index to app/store/indexes.py, or an "
                          "entry with its reason to ALLOWED in tests/index_use.py")  # fmt: skip
+    if unused:
+        found += [
+            f"ALLOWED entry for {a.caller} ({' '.join(sorted(a.problems))}) excused nothing: "
+            "remove it from tests/index_use.py"
+            for a in ALLOWED
+            if a not in used
+        ]
     return found
 
 

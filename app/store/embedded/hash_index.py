@@ -28,7 +28,7 @@ from mongomock.store import CollectionStore
 
 from app.store.embedded.strict import bson_equal
 
-ABSENT = object()
+_ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 
 
@@ -44,10 +44,10 @@ class _FieldIndex:
         self.value_of: dict[Any, Any] = {}
 
     def put(self, doc_id: Any, value: Any) -> None:
-        old = self.value_of.get(doc_id, ABSENT)
+        old = self.value_of.get(doc_id, _ABSENT)
         if old is value or (type(old) is type(value) and old == value):
             return  # mongomock reindexes after every write, most of which keep this field
-        if old is not ABSENT:
+        if old is not _ABSENT:
             self.drop(doc_id)
         self.value_of[doc_id] = value
         if type(value) in _KEYED:
@@ -56,7 +56,7 @@ class _FieldIndex:
             self.always[doc_id] = None
 
     def drop(self, doc_id: Any) -> None:
-        value = self.value_of.pop(doc_id, ABSENT)
+        value = self.value_of.pop(doc_id, _ABSENT)
         self.always.pop(doc_id, None)
         bucket = self.ids.get(value) if type(value) in _KEYED else None
         if bucket is not None:
@@ -97,7 +97,7 @@ def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
     for field in _indexed_fields(store) - indexes.keys():
         index = indexes[field] = _FieldIndex()
         for key, document in store._documents.items():
-            index.put(key, document.get(field, ABSENT))
+            index.put(key, document.get(field, _ABSENT))
     return indexes
 
 
@@ -106,7 +106,7 @@ def _reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) 
         if document is None:
             index.drop(key)
         else:
-            index.put(key, document.get(field, ABSENT))
+            index.put(key, document.get(field, _ABSENT))
 
 
 def _store_setitem(self: CollectionStore, key: Any, value: dict[str, Any]) -> None:
