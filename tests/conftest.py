@@ -91,8 +91,8 @@ _index_problems: list[str] = []
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if exitstatus != pytest.ExitCode.OK:
-        return  # failures first; the check judges a complete run
+    if exitstatus != pytest.ExitCode.OK or session.config.option.collectonly:
+        return  # failures first; the check judges a run that ran
     whole = _whole_suite(session)
     _index_problems.extend(index_use.problems(index_use.recorded(), unused=whole))
     if whole:
