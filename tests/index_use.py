@@ -65,24 +65,25 @@ def _allow(caller: str, problems: str, reason: str, sort_prefix: str = "") -> Al
 
 
 ALLOWED: tuple[Allowed, ...] = (
-    _allow("contacts.find_page", "scan",
+    _allow("matching.find_page", "scan",
            "segment filters on arbitrary attributes/events: a page walks the order's index, "
            "testing each contact, until it fills (docs/segments.md)"),
-    _allow("contacts.find_page", "scan sort",
+    _allow("matching.find_page", "scan sort",
            "EVENT_COUNT / EVENT_LAST_AT orders: a top-k sort over the matching contacts; "
            "dynamic events.<name> paths have no index (docs/segments.md)",
            sort_prefix="events."),
-    _allow("contacts.count_matching", "scan",
+    _allow("matching.count_matching", "scan",
            "totalCount / audience counts of a filter on arbitrary attributes/events count "
            "every contact it matches"),
     _allow("contacts.find_contact", "sort",
            "at most a lead and a user answer to one anonymousId (mid-merge): sorts two documents"),
-    _allow("merges.finish", "scan",
-           "the catalog of one workspace: at most its event names (capped, issue 11 #9)"),
+    _allow("contacts.forget_audience_rule", "scan",
+           "deleting an AUDIENCE rule (admin, rare) pulls it from every contact; an index on "
+           "audience_done would cost every AUDIENCE send"),
+    _allow("rules.count_audience_rules", "scan",
+           "a workspace's message rules: few (AUDIENCE ones capped)"),
     _allow("workspaces.all_workspaces", "scan", "the scheduler and the CLI list every workspace"),
     _allow("workspaces.list_keys", "scan", "a workspace's keys, revoked ones skipped: a handful"),
-    _allow("contacts.bounds_of", "scan",
-           "deleteContact's catalog bounds: being rewritten by issue 11 #6 (i11b)"),
 )  # fmt: skip
 
 

@@ -73,7 +73,7 @@ INDEXES: tuple[Index, ...] = (
     Index("contacts", _ws(("last_seen_at", -1), ("_id", -1)), "contact pages by lastSeenAt",
           replaces=("workspace_id_1_last_seen_at_-1",)),
     Index("contacts", _ws(("signed_up_at", -1), ("_id", -1)), "contact pages by signedUpAt"),
-    Index("contacts", _ws(("_id", 1)), "exports and AUDIENCE rules: a workspace's contacts in _id order"),
+    Index("contacts", _ws(("_id", 1)), "exports and AUDIENCE rules: contacts in _id order"),
     # events
     Index("events", _ws(("contact_id", 1), ("occurred_at", -1), ("_id", -1)),
           "a contact's activity, newest first; a contact's events (deletion, merges)"),

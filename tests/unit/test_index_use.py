@@ -97,7 +97,7 @@ def test_the_declared_partial_filters_are_all_provable() -> None:
 
 def test_coverage_lists_every_public_store_function() -> None:
     names = index_use.store_functions()
-    assert {"contacts.find_page", "messages.find_messages", "rate_limits.add"} <= names
+    assert {"contacts.find_contact", "messages.find_messages", "rate_limits.add"} <= names
     assert not any(name.startswith(("client.", "indexes.")) for name in names)
 
 
@@ -117,5 +117,5 @@ def test_in_lists_keep_the_order_of_the_keys_after_them() -> None:
 def test_a_function_that_sent_no_query_is_reported() -> None:
     everything = index_use.store_functions()
     assert index_use.unrecorded(set()) == sorted(everything)
-    assert index_use.unrecorded(everything - {"contacts.find_page"}) == ["contacts.find_page"]
+    assert index_use.unrecorded(everything - {"contacts.find_contact"}) == ["contacts.find_contact"]
     assert index_use.unrecorded(everything) == []
