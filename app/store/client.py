@@ -23,7 +23,7 @@ from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.embedded.shapes import Shape, pipeline_shape, shape_of
+from app.store.embedded.shapes import Shape, pipeline_shapes, shape_of
 from app.store.embedded.transactions import EmbeddedTransaction
 from app.store.refusals import as_duplicate, duplicates_only
 
@@ -246,8 +246,8 @@ class Collection:
             return int(await self._raw.count_documents(filter, **_with_session({})))
 
     async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
-        if _recorder is not None:
-            _record(pipeline_shape(self.name, pipeline))
+        for shape in pipeline_shapes(self.name, pipeline) if _recorder is not None else ():
+            _record(shape)
         with self._command("aggregate"):
             cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
             return [doc async for doc in cursor]

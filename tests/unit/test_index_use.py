@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.store.embedded.shapes import Shape, predicate_of
+from app.store.embedded.shapes import Shape, pipeline_shapes, predicate_of
 from app.store.indexes import INDEXES, Index
 from tests import index_use
 from tests.index_use import implies, judge
@@ -119,3 +120,26 @@ def test_a_function_that_sent_no_query_is_reported() -> None:
     assert index_use.unrecorded(set()) == sorted(everything)
     assert index_use.unrecorded(everything - {"contacts.find_contact"}) == ["contacts.find_contact"]
     assert index_use.unrecorded(everything) == []
+
+
+def _from_store_function(pipeline: list[dict[str, Any]]) -> list[Shape]:
+    # A frame whose file is in app/store names the caller, as a store function would.
+    store_module = Path(__file__).resolve().parents[2] / "app" / "store" / "fake.py"
+    code = compile("shapes = pipeline_shapes('contacts', pipeline)", str(store_module), "exec")
+    scope: dict[str, Any] = {"pipeline_shapes": pipeline_shapes, "pipeline": pipeline}
+    exec(code, scope)
+    found: list[Shape] = scope["shapes"]
+    return found
+
+
+def test_each_lookup_is_judged_as_the_query_it_runs_per_document() -> None:
+    lookup = {"from": "events", "localField": "_id", "foreignField": "contact_id", "as": "e"}
+    newest = [{"$match": {"workspace_id": "w"}}, {"$sort": {"occurred_at": -1, "_id": -1}}]
+    page = {"$match": {"workspace_id": "w", "_id": {"$in": [1]}}}
+    outer, inner = _from_store_function([page, {"$lookup": {**lookup, "pipeline": newest}}])
+    assert (outer.collection, inner.collection, inner.op) == ("contacts", "events", "lookup")
+    assert dict(inner.predicate.fields) == {"contact_id": "eq", "workspace_id": "eq"}
+    assert judge(inner) == set()
+    unscoped = [{"$match": {"name": "x"}}]  # no workspace_id: the events index is not usable
+    _, bad = _from_store_function([page, {"$lookup": {**lookup, "pipeline": unscoped}}])
+    assert judge(bad) == {"scan"}

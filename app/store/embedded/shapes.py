@@ -146,8 +146,24 @@ def shape_of(
     )
 
 
-def pipeline_shape(collection: str, pipeline: Sequence[Mapping[str, Any]]) -> Shape | None:
-    """An aggregation's shape: its leading `$match`, and the `$sort` right after it."""
+def _leading(pipeline: Sequence[Mapping[str, Any]]) -> tuple[Mapping[str, Any], list[Any]]:
+    """A pipeline's leading `$match` and the `$sort` right after it (what an index can serve)."""
     match = pipeline[0].get("$match", {}) if pipeline else {}
     sort = pipeline[1].get("$sort", {}) if len(pipeline) > 1 and match else {}
-    return shape_of(collection, "aggregate", match, list(sort.items()))
+    return match, list(sort.items())
+
+
+def pipeline_shapes(collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Shape]:
+    """An aggregation's shapes: its leading `$match` (and `$sort`), and the query each
+    `$lookup` with a pipeline runs per document on the foreign collection: `foreignField`
+    equal to the document's value, and the sub-pipeline's leading `$match` (and `$sort`)."""
+    match, sort = _leading(pipeline)
+    shapes = [shape_of(collection, "aggregate", match, sort)]
+    for stage in pipeline:
+        lookup = stage.get("$lookup")
+        if isinstance(lookup, Mapping) and "pipeline" in lookup:
+            inner, inner_sort = _leading(lookup["pipeline"])
+            if "foreignField" in lookup:
+                inner = {"$and": [{lookup["foreignField"]: "<local value>"}, inner]}
+            shapes.append(shape_of(lookup["from"], "lookup", inner, inner_sort))
+    return [shape for shape in shapes if shape is not None]
