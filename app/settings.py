@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     mongodb_database: str = "tally"
     # Transactions need a replica set; a standalone server is refused unless this is set.
     mongodb_allow_standalone: bool = False
+    # How long a command waits for a suitable server (a primary, for writes and transactions)
+    # before it fails: requests and /readyz answer within this rather than PyMongo's 30 s.
+    mongodb_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
     # Installed as the default workspace's admin (and operator) key at start-up. Unset on the
     # embedded store: DEV_ADMIN_KEY, so the README's tour works out of the box.
     admin_key: SecretStr | None = None

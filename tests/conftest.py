@@ -15,6 +15,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,8 @@ from starlette.applications import Starlette
 from app.clock import ManualClock
 from app.server import create_app
 from app.settings import Settings
+from app.store.client import record_shapes
+from tests import index_use
 from tests.helpers import ADMIN_KEY, GraphQL
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -58,6 +62,53 @@ def ttl_dates_stay() -> Iterator[None]:
         finally:
             if before is not None:
                 client.admin.command({"setParameter": 1, "ttlMonitorEnabled": before["was"]})
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------- the index-use check
+# Every query the store sends during the session is recorded by shape; when the session ends,
+# each shape is judged against the declared indexes (tests/index_use.py) and the run fails on
+# a lookup or page that would scan a workspace or sort it in memory. When the whole suite ran
+# (`./scripts/test`, CI), it also fails when a store function sent no query at all. A hook, not
+# a test, so that it runs after every test whatever the order or selection.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    record_shapes(index_use.record)
+
+
+def _whole_suite(session: pytest.Session) -> bool:
+    option = session.config.option
+    if option.keyword or option.markexpr or option.deselect or getattr(option, "lf", False):
+        return False
+    args = [Path(arg.split("::")[0]).resolve() for arg in session.config.args]
+    return bool(args) and all(arg in (TESTS, TESTS.parent) for arg in args)
+
+
+_index_problems: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if exitstatus != pytest.ExitCode.OK or session.config.option.collectonly:
+        return  # failures first; the check judges a run that ran
+    whole = _whole_suite(session)
+    _index_problems.extend(index_use.problems(index_use.recorded(), unused=whole))
+    if whole:
+        _index_problems.extend(
+            f"store function {name} sent no query during the suite: test it"
+            for name in index_use.unrecorded()
+        )
+    if _index_problems:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _index_problems:
+        terminalreporter.section("index use (tests/index_use.py)", red=True)
+        for problem in _index_problems:
+            terminalreporter.write_line(problem)
 
 
 @pytest.fixture

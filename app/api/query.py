@@ -105,7 +105,7 @@ class Query:
                 return MessageConnection(
                     edges=[],
                     page_info=PageInfo(has_next_page=False, end_cursor=None),
-                    total_count=0,
+                    count=_no_messages,
                 )
             contact_id = found.id
         page = await ctx.messenger.page(
@@ -122,7 +122,7 @@ class Query:
             page_info=PageInfo(
                 has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
             ),
-            total_count=page.total,
+            count=page.count,
         )
 
     @strawberry.field(description="Automatic message rules, oldest first.")
@@ -140,3 +140,7 @@ class Query:
     @strawberry.field(description="The workspace of the calling key.")
     async def workspace(self, info: Info) -> Workspace:
         return Workspace.from_model(info.context.principal.workspace)
+
+
+async def _no_messages() -> int:
+    return 0

@@ -222,6 +222,9 @@ def _string(field: str, value: Any, path: tuple[str, ...], *, lower: bool = Fals
     def text(item: object, op: str) -> str:
         if not isinstance(item, str):
             raise _refuse("INVALID_FILTER", f"{op} takes text.", *path, op)
+        if "\0" in item and op in ("contains", "startsWith"):
+            # MongoDB refuses a regular expression holding NUL ("embedded null byte").
+            raise _refuse("INVALID_FILTER", f"{op} takes text without NUL characters.", *path, op)
         return item.strip().lower() if lower else item
 
     parts: list[Query] = []

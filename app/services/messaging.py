@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -142,23 +143,26 @@ class Messenger:
             limit=first + 1,
             channel=channel,
         )
-        total = await store_messages.count_messages(
-            self._store,
-            workspace_id=workspace_id,
-            contact_id=contact_id,
-            rule_id=rule_id,
-            status=status,
-            channel=channel,
-        )
+
+        async def count() -> int:
+            return await store_messages.count_messages(
+                self._store,
+                workspace_id=workspace_id,
+                contact_id=contact_id,
+                rule_id=rule_id,
+                status=status,
+                channel=channel,
+            )
+
         items = [(m, encode_instant_cursor(m.created_at, m.id)) for m in found[:first]]
-        return MessagePage(items=items, has_next_page=len(found) > first, total=total)
+        return MessagePage(items=items, has_next_page=len(found) > first, count=count)
 
 
 @dataclass(frozen=True)
 class MessagePage:
     items: list[tuple[Message, str]]  # message, cursor
     has_next_page: bool
-    total: int
+    count: Callable[[], Awaitable[int]]  # all messages the filter matches: asked only if wanted
 
 
 async def disable_broken_rule(store: Store, workspace_id: str, rule: Rule, reason: str) -> None:

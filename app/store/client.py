@@ -15,12 +15,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo import ReadPreference, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.read_concern import ReadConcern
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
+from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
 from app.settings import Settings
+from app.store.embedded.shapes import Shape, pipeline_shapes, shape_of
+from app.store.embedded.transactions import EmbeddedTransaction
+from app.store.refusals import as_duplicate, duplicates_only
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -28,7 +33,17 @@ log = logging.getLogger(__name__)
 
 # The session of the transaction the current task runs in, if any (real MongoDB only).
 _session: ContextVar[Any | None] = ContextVar("tally_store_session", default=None)
+# The transaction the current task runs in on the embedded store, if any.
+_embedded: ContextVar[EmbeddedTransaction | None] = ContextVar("tally_embedded", default=None)
 _DUPLICATE_RETRIES = 3
+# Who hears the shape of every query (the test suite; None in production).
+_recorder: Callable[[Shape], None] | None = None
+
+
+def record_shapes(recorder: Callable[[Shape], None] | None) -> None:
+    """Hand the shape of every query a store function sends to `recorder` (tests only)."""
+    global _recorder
+    _recorder = recorder
 
 
 async def _resolve(value: Any) -> Any:
@@ -42,11 +57,9 @@ def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _duplicates_only(error: BulkWriteError) -> list[int] | None:
-    """The indexes of the writes a unique index refused, or None when any failed otherwise."""
-    errors = error.details["writeErrors"]
-    duplicates = [e["index"] for e in errors if e["code"] == 11000]
-    return duplicates if len(duplicates) == len(errors) else None
+def _record(shape: Shape | None) -> None:
+    if _recorder is not None and shape is not None:
+        _recorder(shape)
 
 
 class Collection:
@@ -58,12 +71,28 @@ class Collection:
         self._metrics = metrics
 
     @contextmanager
-    def _command(self, op: str) -> Iterator[None]:
-        """Count one call to the driver, and the time spent in it."""
+    def _command(
+        self,
+        op: str,
+        filter: Mapping[str, Any] | None = None,
+        sort: Sequence[tuple[str, int]] | None = None,
+    ) -> Iterator[None]:
+        """Count one call to the driver, and the time spent in it; record the query's shape
+        (tests); inside an embedded transaction, refuse when it is aborted, and abort it when
+        the call fails."""
+        if _recorder is not None and filter is not None:
+            _record(shape_of(self.name, op, filter, sort))
+        transaction = _embedded.get()
+        if transaction is not None:
+            transaction.check()
         self._metrics.store_commands.labels(collection=self.name, op=op).inc()
         started = time.perf_counter()
         try:
             yield
+        except OperationFailure as e:
+            if transaction is not None:
+                transaction.fail(e)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.store_seconds.labels(collection=self.name, op=op).inc(elapsed)
@@ -71,7 +100,7 @@ class Collection:
     async def find_one(
         self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
-        with self._command("find"):
+        with self._command("find", filter):
             result: Doc | None = await self._raw.find_one(filter, projection, **_with_session({}))
         return result
 
@@ -84,7 +113,7 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> list[Doc]:
         """At most `limit` documents (0 = no limit, for callers that know the set is small)."""
-        with self._command("find"):
+        with self._command("find", filter, sort):
             cursor = self._raw.find(filter, projection, **_with_session({}))
             if sort:
                 cursor = cursor.sort(list(sort))
@@ -96,17 +125,17 @@ class Collection:
         self, filter: Mapping[str, Any], *, sort: Sequence[tuple[str, int]], batch_size: int
     ) -> AsyncIterator[Doc]:
         """Every matching document, fetched `batch_size` at a time (for exports; not timed)."""
-        self._metrics.store_commands.labels(collection=self.name, op="find").inc()
-        cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
+        with self._command("find", filter, sort):
+            cursor = self._raw.find(filter, **_with_session({})).sort(list(sort))
         async for doc in cursor.batch_size(batch_size):
             yield doc
 
     async def insert_one(self, document: Doc) -> None:
-        with self._command("insert"):
+        with self._command("insert", {}):
             await self._raw.insert_one(document, **_with_session({}))
 
     async def insert_many(self, documents: list[Doc], *, ordered: bool) -> InsertManyResult:
-        with self._command("insert"):
+        with self._command("insert", {}):
             result: InsertManyResult = await self._raw.insert_many(
                 documents, ordered=ordered, **_with_session({})
             )
@@ -123,19 +152,18 @@ class Collection:
         try:
             await self.insert_many(documents, ordered=False)
         except BulkWriteError as e:
-            refused = _duplicates_only(e)
+            refused = duplicates_only(e)
             if refused is None:
                 raise
-            if _session.get() is not None:
-                first = e.details["writeErrors"][0]
-                raise DuplicateKeyError(first["errmsg"], 11000, first) from e
+            if Store.in_session():
+                raise as_duplicate(e) from e
             return set(refused)
         return set()
 
     async def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
     ) -> UpdateResult:
-        with self._command("update"):
+        with self._command("update", filter):
             result: UpdateResult = await self._raw.update_one(
                 filter, update, upsert=upsert, **_with_session({})
             )
@@ -144,7 +172,7 @@ class Collection:
     async def update_many(
         self, filter: Mapping[str, Any], update: Mapping[str, Any]
     ) -> UpdateResult:
-        with self._command("update"):
+        with self._command("update", filter):
             result: UpdateResult = await self._raw.update_many(filter, update, **_with_session({}))
         return result
 
@@ -157,7 +185,7 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> Doc | None:
         """The document after the update (or None when nothing matched and no upsert)."""
-        with self._command("find_and_modify"):
+        with self._command("find_and_modify", filter):
             result: Doc | None = await self._raw.find_one_and_update(
                 filter,
                 update,
@@ -170,11 +198,13 @@ class Collection:
 
     async def find_one_and_delete(self, filter: Mapping[str, Any]) -> Doc | None:
         """The document removed, or None when nothing matched."""
-        with self._command("find_and_modify"):
+        with self._command("find_and_modify", filter):
             result: Doc | None = await self._raw.find_one_and_delete(filter, **_with_session({}))
         return result
 
     async def bulk_write(self, requests: list[Any], *, ordered: bool) -> BulkWriteResult:
+        for request in requests if _recorder is not None else ():
+            _record(shape_of(self.name, "bulk_write", getattr(request, "_filter", None)))
         with self._command("bulk_write"):
             result: BulkWriteResult = await self._raw.bulk_write(
                 requests, ordered=ordered, **_with_session({})
@@ -193,27 +223,31 @@ class Collection:
             result = await self.bulk_write(list(requests), ordered=False)
             return dict(result.upserted_ids or {})
         except BulkWriteError as e:
-            lost = _duplicates_only(e)
-            if _session.get() is not None or lost is None:
+            lost = duplicates_only(e)
+            if lost is None:
                 raise
+            if Store.in_session():
+                raise as_duplicate(e) from e
             await self.bulk_write([requests[i] for i in lost], ordered=False)
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
 
     async def delete_one(self, filter: Mapping[str, Any]) -> int:
-        with self._command("delete"):
+        with self._command("delete", filter):
             result = await self._raw.delete_one(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def delete_many(self, filter: Mapping[str, Any]) -> int:
-        with self._command("delete"):
+        with self._command("delete", filter):
             result = await self._raw.delete_many(filter, **_with_session({}))
         return int(result.deleted_count)
 
     async def count(self, filter: Mapping[str, Any]) -> int:
-        with self._command("count"):
+        with self._command("count", filter):
             return int(await self._raw.count_documents(filter, **_with_session({})))
 
     async def aggregate(self, pipeline: list[Mapping[str, Any]]) -> list[Doc]:
+        for shape in pipeline_shapes(self.name, pipeline) if _recorder is not None else ():
+            _record(shape)
         with self._command("aggregate"):
             cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
             return [doc async for doc in cursor]
@@ -221,6 +255,15 @@ class Collection:
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> None:
         with self._command("create_index"):
             await self._raw.create_index(keys, **options)
+
+    async def drop_index(self, name: str) -> None:
+        with self._command("drop_index"):
+            await self._raw.drop_index(name)
+
+    async def indexes(self) -> list[Doc]:
+        with self._command("list_indexes"):
+            cursor = await _resolve(self._raw.list_indexes())
+            return [doc async for doc in cursor]
 
 
 class Store:
@@ -247,17 +290,24 @@ class Store:
 
     @staticmethod
     def in_session() -> bool:
-        """True inside `in_transaction` on a replica set."""
-        return _session.get() is not None
+        """True inside `in_transaction` (on a replica set or the embedded store): a refused
+        write aborts the transaction there, so code decides before writing."""
+        return _session.get() is not None or _embedded.get() is not None
 
     async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` so that all its writes land together.
 
-        On a replica set: one transaction, retried on transient errors. On the embedded store,
-        which lives in one process and keeps nothing across a crash, `work` orders its writes
-        so that a failure leaves nothing half-done that a retry cannot complete.
+        On a replica set: one transaction (primary reads, snapshot read concern, majority
+        writes), retried on transient errors. On the embedded store, which lives in one process
+        and keeps nothing across a crash, `work` orders its writes so that a failure leaves
+        nothing half-done that a retry cannot complete; a command that fails aborts the
+        transaction as on the server (`EmbeddedTransaction`), and the error reaches the caller.
         """
-        if not self.transactions or _session.get() is not None:
+        if self.in_session():
+            return await work()
+        if self.embedded:
+            return await self._in_embedded_transaction(work)
+        if not self.transactions:
             return await work()
 
         async def callback(active: Any) -> T:
@@ -271,7 +321,12 @@ class Store:
             self._metrics.store_commands.labels(collection="", op="transaction").inc()
             async with self._client.start_session() as session:
                 try:
-                    result: T = await session.with_transaction(callback)
+                    result: T = await session.with_transaction(
+                        callback,
+                        read_concern=ReadConcern("snapshot"),
+                        write_concern=WriteConcern("majority"),
+                        read_preference=ReadPreference.PRIMARY,
+                    )
                     return result
                 except DuplicateKeyError:
                     # A concurrent transaction committed the same new document (a contact,
@@ -279,6 +334,16 @@ class Store:
                     if attempt == _DUPLICATE_RETRIES - 1:
                         raise
         raise AssertionError("unreachable")
+
+    async def _in_embedded_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
+        transaction = EmbeddedTransaction()
+        token = _embedded.set(transaction)
+        try:
+            result = await work()
+            transaction.check()  # the commit: refused when a command failed and work went on
+            return result
+        finally:
+            _embedded.reset(token)
 
     async def drop(self) -> None:
         await self._client.drop_database(self._db.name)
@@ -301,8 +366,16 @@ async def open_store(settings: Settings, metrics: Metrics) -> Store:
         )
     from pymongo import AsyncMongoClient
 
-    client = AsyncMongoClient(settings.mongodb_uri.get_secret_value(), tz_aware=True)
-    hello = await client.admin.command("hello")
+    client = AsyncMongoClient(
+        settings.mongodb_uri.get_secret_value(),
+        tz_aware=True,
+        serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+    )
+    try:
+        hello = await client.admin.command("hello")
+    except BaseException:
+        await client.close()
+        raise
     replica = "setName" in hello or hello.get("msg") == "isdbgrid"
     if not replica and not settings.mongodb_allow_standalone:
         await client.close()

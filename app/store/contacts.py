@@ -280,16 +280,6 @@ async def stream_contacts(store: Store, *, workspace_id: str) -> AsyncIterator[C
         yield to_contact(doc)
 
 
-async def delete_contact(store: Store, *, workspace_id: str, contact_id: str) -> bool:
-    oid = object_id(contact_id)
-    if oid is None:
-        return False
-    deleted = await store.collection("contacts").delete_one(
-        {"workspace_id": workspace_id, "_id": oid}
-    )
-    return deleted == 1
-
-
 async def mark_audience_done(
     store: Store, *, workspace_id: str, contact_ids: list[str], rule_id: str
 ) -> None:

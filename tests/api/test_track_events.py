@@ -17,7 +17,6 @@ from tests.api.test_track_event import CONTACT, EVENT_TYPES, iso, track
 from tests.helpers import (
     ADMIN_KEY,
     IN_TRANSACTION,
-    REAL_SERVER,
     GraphQL,
     store_commands,
     total_store_commands,
@@ -179,7 +178,7 @@ async def test_a_thousand_events_cost_a_handful_of_store_commands(
     # names known to the catalog (for its cap), keys, contacts, contacts read back, raw events,
     # catalog shards; the five names are new: their name documents, the catalog's size and a
     # note on the workspace
-    assert spent == 9 + (sum(IN_TRANSACTION.values()) if REAL_SERVER else 0)
+    assert spent == 9 + sum(IN_TRANSACTION.values())
     again = [{**event, "idempotencyKey": f"again-{i}"} for i, event in enumerate(inputs)]
     counted = await store_commands(http)
     assert (await track_many(gql, again))["acceptedCount"] == 1000

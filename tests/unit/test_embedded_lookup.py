@@ -1,5 +1,5 @@
 """`$lookup` with localField/foreignField and a pipeline on the embedded store means what it
-means on MongoDB 5.0+ (app/store/embedded_lookup.py)."""
+means on MongoDB 5.0+ (app/store/embedded/lookup.py)."""
 
 from __future__ import annotations
 

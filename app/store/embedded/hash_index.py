@@ -1,4 +1,4 @@
-"""The embedded in-memory store (mongomock-motor), with the fixes it needs here.
+"""Hash indexes for the embedded store: lookups without scanning the collection.
 
 mongomock has no indexes: every query, and every unique-index check on every write, runs its
 query engine over the whole collection, so a batch of N writes costs N full scans. Here:
@@ -11,38 +11,23 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    selects that way too, and `$in` over strings and ObjectIds is a set lookup.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
-4. Every write walks the document to store dates as MongoDB does (UTC, milliseconds); that
-   walk takes the plain types our documents hold (dict, str, int, ObjectId...) at a glance and
-   leaves the rest to mongomock's own function.
-5. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
-   `_id`, dates, unique indexes) without what it adds on every document: parsing a version
-   string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
-6. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
-   does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
-   `sort` of None means nothing; we drop it.
 
-All keep MongoDB's semantics and are applied once, to mongomock's classes, before the first
-client is made. `tests/unit/test_embedded_store.py` checks the semantics and fails when an
-upgrade makes the last one needless.
+All keep MongoDB's semantics (strings and ObjectIds are the types whose Python equality is
+BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bson import BSON, ObjectId
+from bson import ObjectId
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
-from mongomock.collection import BulkOperationBuilder, Collection, _validate_data_fields
-from mongomock.filtering import filter_applies
+from mongomock.collection import Collection
 from mongomock.store import CollectionStore
-from mongomock_motor import AsyncMongoMockClient
 
-from app.store.embedded_lookup import patch_lookup
+from app.store.embedded.strict import bson_equal
 
-_patched = False
 _ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 
@@ -86,7 +71,7 @@ class _FieldIndex:
         return len(self.ids.get(value, ())) + len(self.always)
 
 
-def _doc_key(document: Mapping[str, Any]) -> Any:
+def doc_key(document: Mapping[str, Any]) -> Any:
     doc_id = document["_id"]
     return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
 
@@ -140,50 +125,9 @@ def _store_drop(self: CollectionStore) -> None:
     self.__dict__.pop("_tally_fields", None)
 
 
-def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = True) -> Any:
-    if session or not isinstance(data, MutableMapping):
-        return _original_insert(self, data, session, ordered)  # a list comes back one by one
-    if not all(isinstance(k, str) for k in data):
-        raise ValueError("Document keys must be strings")
-    _validate_data_fields(data)
-    BSON.encode(data)
-    if "_id" not in data:
-        data["_id"] = ObjectId()
-    store = self._store
-    key = _doc_key(data)
-    if store._ttl_indexes:
-        store._remove_expired_documents()
-    if key in store._documents:
-        raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
-    document = _patch_datetimes(data)
-    store[key] = document
-    try:
-        self._ensure_uniques(document)
-    except DuplicateKeyError:
-        del store[key]
-        raise
-    return data["_id"]
-
-
-_PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
-
-
-def _patch_datetimes(value: Any) -> Any:
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is dict:
-        return {k: _patch_datetimes(v) for k, v in value.items()}
-    if kind is datetime and value.tzinfo is UTC:
-        return value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
-    return _original_patch_datetimes(value)
-
-
-_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_setitem = CollectionStore.__setitem__
 _original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
-_original_insert = Collection._insert
 _original_iter_documents = Collection._iter_documents
 _original_aggregate = Collection.aggregate
 _original_in = filtering._in_op
@@ -245,7 +189,7 @@ def _or_candidates(store: CollectionStore, branches: Any) -> list[dict[str, Any]
         found = _candidates(store, branch) if isinstance(branch, dict) and branch else None
         if found is None:
             return None
-        union.update((_doc_key(document), document) for document in found)
+        union.update((doc_key(document), document) for document in found)
     return list(union.values())
 
 
@@ -259,7 +203,7 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
     if conditions is None:
         if candidates is None:
             return _original_iter_documents(self, filter)
-        return (d for d in candidates if filter_applies(filter, d))
+        return (d for d in candidates if filtering.filter_applies(filter, d))
     documents = candidates if candidates is not None else list(store._documents.values())
 
     def matches(document: dict[str, Any]) -> bool:
@@ -267,7 +211,7 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
             found = document.get(key)
             if type(found) is not type(value) or found != value:
                 # An array field matches a value it holds: mongomock's own rules decide.
-                return isinstance(found, list) and bool(filter_applies(filter, document))
+                return isinstance(found, list) and bool(filtering.filter_applies(filter, document))
         return True
 
     return (document for document in documents if matches(document))
@@ -310,7 +254,7 @@ def _aggregate(
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """Raise DuplicateKeyError when `new_data` (already stored) repeats a unique key."""
     store = self._store
-    key = _doc_key(new_data)
+    key = doc_key(new_data)
     _reindex(store, key, new_data)  # mongomock calls this after each insert and update
     indexes = _field_indexes(store)
     for index in store.indexes.values():
@@ -321,7 +265,7 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         if index.get("sparse") and all(value is None for value in values):
             continue
         partial = index.get("partialFilterExpression")
-        if partial is not None and not filter_applies(partial, new_data):
+        if partial is not None and not filtering.filter_applies(partial, new_data):
             continue
         lookup = next((f for f in fields if f in indexes and f != "workspace_id"), None)
         value = new_data.get(lookup) if lookup is not None else None
@@ -330,10 +274,12 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         else:
             others = list(store._documents.values())
         for document in others:
-            if _doc_key(document) == key:
+            if doc_key(document) == key:
                 continue
             same = tuple(document.get(f) if "." not in f else _dotted(document, f) for f in fields)
-            if same == values and (partial is None or filter_applies(partial, document)):
+            if bson_equal(same, values) and (
+                partial is None or filtering.filter_applies(partial, document)
+            ):
                 raise DuplicateKeyError(
                     "E11000 Duplicate Key Error",
                     11000,
@@ -352,35 +298,14 @@ def _dotted(document: dict[str, Any], field: str) -> Any:
         return None
 
 
-def _without_sort(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def wrapper(*args: Any, sort: Any = None, **kwargs: Any) -> Any:
-        return method(*args, **kwargs)
-
-    return wrapper
-
-
-def _patch_mongomock() -> None:
-    global _patched
-    if _patched:
-        return
+def install() -> None:
+    """Put the hash indexes into mongomock's classes (once, from `embedded_client`)."""
     CollectionStore.__setitem__ = _store_setitem  # type: ignore[method-assign]
     CollectionStore.__delitem__ = _store_delitem  # type: ignore[method-assign]
     CollectionStore.drop = _store_drop  # type: ignore[method-assign]
-    helpers.patch_datetime_awareness_in_document = _patch_datetimes
-    Collection._insert = _insert  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]
     operators = filtering._filterer_inst._operator_map
     operators["$in"] = _in
     operators["$nin"] = lambda found, wanted: not _in(found, wanted)
-    BulkOperationBuilder.add_update = _without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
-    BulkOperationBuilder.add_replace = _without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
-    patch_lookup()
-    _patched = True
-
-
-def embedded_client() -> Any:
-    _patch_mongomock()
-    return AsyncMongoMockClient(tz_aware=True)

@@ -21,7 +21,7 @@ _original_lookup = aggregate._handle_lookup_stage
 def _lookup(in_collection: list[dict[str, Any]], database: Any, options: dict[str, Any]) -> Any:
     pipeline = options.get("pipeline")
     if pipeline is None:
-        return _original_lookup(in_collection, database, options)  # type: ignore[no-untyped-call]
+        return _original_lookup(in_collection, database, options)
     if "let" in options or not {"localField", "foreignField"} <= options.keys():
         raise NotImplementedError("Only $lookup with localField, foreignField and a pipeline.")
     foreign = database.get_collection(options["from"])
@@ -41,10 +41,10 @@ _original_count = aggregate._handle_count_stage
 
 
 def _count(in_collection: list[dict[str, Any]], database: Any, options: Any) -> Any:
-    counted = _original_count(in_collection, database, options)  # type: ignore[no-untyped-call]
+    counted = _original_count(in_collection, database, options)
     return counted if in_collection else []
 
 
-def patch_lookup() -> None:
+def install() -> None:
     aggregate._PIPELINE_HANDLERS["$lookup"] = _lookup
     aggregate._PIPELINE_HANDLERS["$count"] = _count

@@ -1,0 +1,40 @@
+"""The embedded in-memory store (mongomock-motor), made faster and as strict as MongoDB.
+
+One module per concern, applied once to mongomock's classes before the first client is made:
+
+- `hash_index`: hash indexes on indexed fields, so lookups and unique checks skip the scan;
+- `writes`: faster inserts and date handling, and the `bulk_write` fix for PyMongo >= 4.11;
+- `lookup`: `$lookup` with a pipeline and `$count` of nothing, as MongoDB runs them;
+- `strict`: BSON-type-strict comparisons and the 16 MiB limits (in `./scripts/serve` too);
+- `transactions`: transactions that abort on the first error, as the server's do;
+- `shapes`: the shape of each query the adapter sends, recorded by the suite.
+
+Only `app/store` imports this package. `tests/unit/test_embedded_*.py` check each against
+MongoDB's semantics and fail when an upgrade makes the bulk fix needless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mongomock_motor import AsyncMongoMockClient
+
+from app.store.embedded import hash_index, lookup, strict, writes
+
+_patched = False
+
+
+def _patch_mongomock() -> None:
+    global _patched
+    if _patched:
+        return
+    hash_index.install()
+    writes.install()
+    lookup.install()
+    strict.install()  # last: it wraps what the others installed
+    _patched = True
+
+
+def embedded_client() -> Any:
+    _patch_mongomock()
+    return AsyncMongoMockClient(tz_aware=True)

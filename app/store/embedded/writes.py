@@ -1,0 +1,82 @@
+"""Faster writes for the embedded store, with mongomock's checks kept.
+
+1. Every write walks the document to store dates as MongoDB does (UTC, milliseconds); that
+   walk takes the plain types our documents hold (dict, str, int, ObjectId...) at a glance and
+   leaves the rest to mongomock's own function.
+2. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
+   `_id`, dates, unique indexes) without what it adds on every document: parsing a version
+   string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
+3. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
+   does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
+   `sort` of None means nothing; we drop it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import BSON, ObjectId
+from mongomock import DuplicateKeyError, helpers
+from mongomock.collection import BulkOperationBuilder, Collection, _validate_data_fields
+
+from app.store.embedded.hash_index import doc_key
+
+_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
+_original_insert = Collection._insert
+
+
+def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = True) -> Any:
+    if session or not isinstance(data, MutableMapping):
+        return _original_insert(self, data, session, ordered)  # a list comes back one by one
+    if not all(isinstance(k, str) for k in data):
+        raise ValueError("Document keys must be strings")
+    _validate_data_fields(data)
+    BSON.encode(data)
+    if "_id" not in data:
+        data["_id"] = ObjectId()
+    store = self._store
+    key = doc_key(data)
+    if store._ttl_indexes:
+        store._remove_expired_documents()
+    if key in store._documents:
+        raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+    document = _patch_datetimes(data)
+    store[key] = document
+    try:
+        self._ensure_uniques(document)
+    except DuplicateKeyError:
+        del store[key]
+        raise
+    return data["_id"]
+
+
+_PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
+
+
+def _patch_datetimes(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: _patch_datetimes(v) for k, v in value.items()}
+    if kind is datetime and value.tzinfo is UTC:
+        return value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
+    return _original_patch_datetimes(value)
+
+
+def without_sort(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, sort: Any = None, **kwargs: Any) -> Any:
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+def install() -> None:
+    helpers.patch_datetime_awareness_in_document = _patch_datetimes
+    Collection._insert = _insert  # type: ignore[method-assign]
+    BulkOperationBuilder.add_update = without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
+    BulkOperationBuilder.add_replace = without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]

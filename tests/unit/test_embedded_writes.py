@@ -1,0 +1,96 @@
+"""Faster writes keep mongomock's checks and MongoDB's dates (app/store/embedded/writes.py)."""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from bson.errors import InvalidDocument
+from mongomock.collection import BulkOperationBuilder
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from app.store.embedded import embedded_client
+
+
+async def test_bulk_updates_work() -> None:
+    summaries = embedded_client()["t"]["summaries"]
+    result = await summaries.bulk_write(
+        [
+            UpdateOne({"k": "a"}, {"$inc": {"n": 2}}, upsert=True),
+            UpdateOne({"k": "a"}, {"$inc": {"n": 3}}, upsert=True),
+            UpdateOne({"k": "b"}, {"$inc": {"n": 1}}, upsert=True),
+        ],
+        ordered=False,
+    )
+    assert result.upserted_count == 2
+    assert [(d["k"], d["n"]) async for d in summaries.find({}, {"_id": 0}).sort("k")] == [
+        ("a", 5),
+        ("b", 1),
+    ]
+
+
+def test_mongomock_still_needs_the_bulk_sort_fix() -> None:
+    original = inspect.unwrap(BulkOperationBuilder.add_update)
+    assert "sort" not in inspect.signature(original).parameters, (
+        "mongomock's bulk builder takes sort= now: drop without_sort from app/store/embedded/writes.py"
+    )
+
+
+async def test_dates_are_stored_as_mongodb_does_wherever_they_are() -> None:
+    things = embedded_client()["t"]["things"]
+    paris = timezone(timedelta(hours=1))
+    at = datetime(2026, 11, 28, 11, 0, 0, 123456, tzinfo=paris)
+    stored = datetime(2026, 11, 28, 10, 0, 0, 123000, tzinfo=UTC)
+    await things.insert_one(
+        {
+            "_id": "a",
+            "at": at,
+            "nested": {"at": at, "deeper": OrderedDict(at=at)},
+            "list": [at, {"at": at}],
+            "plain": ["x", 1, 2.5, True, None, ObjectId("0" * 24)],
+        }
+    )
+    found = await things.find_one({"_id": "a"})
+    assert found is not None
+    assert found["at"] == stored
+    assert found["at"].tzinfo is not None
+    assert found["nested"] == {"at": stored, "deeper": {"at": stored}}
+    assert found["list"] == [stored, {"at": stored}]
+    assert found["plain"] == ["x", 1, 2.5, True, None, ObjectId("0" * 24)]
+    assert await things.count_documents({"nested.at": {"$lt": at}}) == 0
+    assert await things.count_documents({"nested.at": {"$lte": at}}) == 1
+
+
+async def test_inserts_refuse_what_mongodb_refuses_and_keep_the_rest() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("ws", 1), ("key", 1)], unique=True)
+    document: dict[str, Any] = {"ws": "w", "key": "a"}
+    await things.insert_one(document)
+    assert isinstance(document["_id"], ObjectId)  # filled in, as PyMongo does
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"_id": document["_id"], "ws": "w", "key": "other"})
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"ws": "w", "key": "a"})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"$set": 1})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"ws": "w", "key": "b", "nested": {"a\0b": 1}})
+    with pytest.raises(InvalidDocument):
+        await things.insert_one({"ws": "w", "key": "c", "value": object()})
+    with pytest.raises(BulkWriteError) as refused:
+        await things.insert_many(
+            [{"ws": "w", "key": "d"}, {"ws": "w", "key": "a"}, {"ws": "w", "key": "e"}],
+            ordered=False,
+        )
+    assert [error["index"] for error in refused.value.details["writeErrors"]] == [1]
+    keys = [doc["key"] async for doc in things.find({}).sort("key")]
+    assert keys == ["a", "d", "e"]
+    stored = await things.find_one({"key": "d"})
+    assert stored is not None
+    stored["key"] = "changed"  # a copy: the store keeps its own
+    assert await things.count_documents({"key": "d"}) == 1
