@@ -121,4 +121,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.schema = schema
     return app

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=15, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
+    # Nodes one operation may ask for: page sizes multiplied along each path, summed.
+    max_query_cost: int = Field(default=50_000, ge=100)
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "cors_allow_headers", mode="before")

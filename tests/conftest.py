@@ -116,16 +116,23 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-@pytest.fixture
-def settings() -> Iterator[Settings]:
-    database = f"tally_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    yield Settings(
+def make_settings() -> Settings:
+    """The settings every test starts from, with a database of its own (the `settings`
+    fixture drops it afterwards; a test that calls this itself drops its own)."""
+    return Settings(
         mongodb_uri=SecretStr(SERVER_URI) if SERVER_URI else None,
         # A fresh database per test on a real server, dropped afterwards.
-        mongodb_database=database,
+        mongodb_database=f"tally_test_{RUN_ID}_{uuid.uuid4().hex[:8]}",
         admin_key=SecretStr(ADMIN_KEY),
         scheduler_enabled=False,  # tests run the scheduler's rounds themselves
     )
+
+
+@pytest.fixture
+def settings() -> Iterator[Settings]:
+    settings = make_settings()
+    database = settings.mongodb_database
+    yield settings
     if SERVER_URI is not None:
         # A finalizer runs whatever the outcome, and whichever way the app was driven.
         from pymongo import MongoClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -60,6 +61,26 @@ class CodedErrors(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [code_in_place(error) for error in errors]
+
+
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")  # names hold no "?"
+
+
+def without_suggestions(error: GraphQLError) -> GraphQLError:
+    """The error without "Did you mean …?": suggestions would spell out the schema to keys
+    that may not see it."""
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
 
 
 class OperationTiming(SchemaExtension):

@@ -7,22 +7,16 @@ from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from app.api.checks import DocumentChecks, Limits
+from app.api.documents import DocumentCache
 from app.api.extensions import CodedErrors, OperationTiming, code_in_place, is_unexpected
 from app.api.mutation import Mutation
 from app.api.query import Query
 from app.api.scalars import DATE_TIME
-from app.api.scopes import KeyScopes
 from app.api.subscription import Subscription
 from app.settings import Settings
 
@@ -30,6 +24,8 @@ log = logging.getLogger("app.api")
 
 
 class TallySchema(strawberry.Schema):
+    documents: DocumentCache  # parsed and validated documents (app.api.checks)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -43,15 +39,12 @@ class TallySchema(strawberry.Schema):
             code_in_place(error)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> TallySchema:
     settings = settings or Settings()
-    # Depth and alias rules built once and shared: ValidationCache keys on the rules, so rules
-    # made afresh for each request would validate every request again (~2 ms each).
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
-    return TallySchema(
+    # One cache of parsed and validated documents for the schema's lifetime: validation is
+    # most of Strawberry's per-request cost (~2 ms a document).
+    cache, limits = DocumentCache(), Limits.of(settings)
+    schema = TallySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -61,11 +54,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: ParserCache(maxsize=1000),
-            lambda: AddValidationRules(limits),
-            lambda: ValidationCache(maxsize=1000),
+            lambda: DocumentChecks(cache, limits),
             CodedErrors,
             OperationTiming,
-            KeyScopes,
         ],
     )
+    schema.documents = cache
+    return schema

@@ -10,8 +10,6 @@ add its root field and the fields of its types here: nothing else decides it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -26,7 +24,8 @@ from graphql import (
     get_named_type,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
-from strawberry.extensions import SchemaExtension
+
+from app.services.auth import Principal
 
 # GraphQL type name -> the fields a publishable key may select on it (`__typename` always).
 PUBLISHABLE_READS: dict[str, frozenset[str]] = {
@@ -110,24 +109,21 @@ def _field_type(parent: GraphQLNamedType, name: str) -> GraphQLNamedType | None:
     return None
 
 
-class KeyScopes(SchemaExtension):
-    """Refuses, before anything runs, an operation a publishable key may not make.
-
-    Raised rather than set as the result: Strawberry runs a subscription whatever the result
-    set here, and turns an error raised now into the operation's only answer."""
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        auth = getattr(context.context, "auth", None)
-        document = context.graphql_document
-        if auth is not None and not auth.is_admin and document is not None:
-            schema = context.schema._schema
-            forbidden = forbidden_reads(schema, document, context.operation_name)
-            if forbidden:
-                # Already coded: raised here, it skips the CodedErrors pass.
-                raise GraphQLError(
-                    f"A publishable key may not read or use {', '.join(forbidden)}: it reports "
-                    "events and never reads personal data back.",
-                    extensions={"code": "FORBIDDEN"},
-                )
-        yield
+def scope_error(
+    auth: Principal | None,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+) -> GraphQLError | None:
+    """FORBIDDEN when a publishable key asks for more than it may. Checked before validation
+    (app.api.checks), so that such a key gets no further with anything else."""
+    if auth is None or auth.is_admin:
+        return None
+    forbidden = forbidden_reads(schema, document, operation_name)
+    if not forbidden:
+        return None
+    return GraphQLError(
+        f"A publishable key may not read or use {', '.join(forbidden)}: it reports "
+        "events and never reads personal data back.",
+        extensions={"code": "FORBIDDEN"},
+    )

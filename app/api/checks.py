@@ -1,0 +1,161 @@
+"""What a document must pass before anything runs, cheapest first, each in linear time:
+
+1. its size — depth, fields once fragments are expanded, aliases (`measure`, one pass);
+2. the key's scope (a publishable key reaches nothing else first);
+3. GraphQL validation (cached with the parsed document);
+4. its cost — the nodes it asks for — and the width of its batches.
+
+Replaces Strawberry's ParserCache, ValidationCache, QueryDepthLimiter and MaxAliasesLimiter.
+Suggestions ("Did you mean …?") are shown to admin keys only: they would spell out the schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from app.api.documents import DocumentCache, Entry, operation_names
+from app.api.extensions import without_suggestions
+from app.api.measure import Bounds, Measure, measure
+from app.api.scopes import scope_error
+from app.domain.errors import RequestError, check_batch_size
+from app.settings import Settings
+
+MAX_FIELDS = 10_000  # fields once fragments are expanded
+
+
+@dataclass(frozen=True)
+class Limits:
+    depth: int
+    aliases: int
+    cost: int
+    batch: int
+    bounds: Bounds
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        lists = {
+            "results": settings.max_batch_size,
+            "metadata": settings.max_metadata_keys,
+            "userErrors": 10,
+        }
+        return cls(
+            depth=settings.max_query_depth,
+            aliases=settings.max_aliases,
+            cost=settings.max_query_cost,
+            batch=settings.max_batch_size,
+            bounds=Bounds(lists=lists),
+        )
+
+
+class DocumentChecks(SchemaExtension):
+    """Pass as a factory sharing one cache: `lambda: DocumentChecks(cache, limits)`."""
+
+    def __init__(self, cache: DocumentCache, limits: Limits) -> None:
+        self.cache = cache
+        self.limits = limits
+        self.entry: Entry | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            self.entry = self.cache.get(context.query)
+        if self.entry is not None:
+            context.graphql_document = self.entry.document
+        yield
+        if self.entry is None and context.query and context.graphql_document is not None:
+            self.entry = self.cache.add(context.query, context.graphql_document)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        entry = self.entry
+        if entry is None:  # a document given without text: nothing to cache
+            yield
+            return
+        admin = _is_admin(context.context)
+        measured = self._measure(entry)
+        errors = self._size_errors(measured)
+        refused = scope_error(
+            getattr(context.context, "auth", None),
+            context.schema._schema,
+            entry.document,
+            context.operation_name,
+        )
+        if not errors and refused is not None:
+            errors = [refused]
+        if not errors:
+            if entry.errors is None:
+                schema = context.schema._schema
+                entry.errors = validate_document(schema, entry.document, context.validation_rules)
+            errors = [e if admin else without_suggestions(e) for e in entry.errors]
+        if not errors:
+            errors = self._cost_errors(measured)
+        context.pre_execution_errors = errors
+        yield
+
+    def _measure(self, entry: Entry) -> Measure:
+        context = self.execution_context
+        name = context.operation_name
+        if name in entry.measures:
+            return entry.measures[name]
+        variables = context.variables if isinstance(context.variables, Mapping) else None
+        schema = context.schema._schema
+        measured = measure(schema, entry.document, name, variables, self.limits.bounds)
+        if not measured.reads_variables and (name is None or name in operation_names(entry)):
+            entry.measures[name] = measured
+        return measured
+
+    def _size_errors(self, measured: Measure) -> list[GraphQLError]:
+        size, limits = measured.size, self.limits
+        if size.fields > MAX_FIELDS:
+            return [
+                _error(
+                    "QUERY_TOO_LARGE",
+                    f"This document has {size.fields} fields once its fragments are expanded; "
+                    f"at most {MAX_FIELDS}.",
+                )
+            ]
+        if size.depth > limits.depth:
+            return [
+                _error(
+                    "QUERY_TOO_DEEP",
+                    f"This document nests fields {size.depth} deep; at most {limits.depth}.",
+                )
+            ]
+        if size.aliases > limits.aliases:
+            return [
+                _error(
+                    "TOO_MANY_ALIASES",
+                    f"{size.aliases} aliases found (fragments expanded); at most {limits.aliases}.",
+                )
+            ]
+        return []
+
+    def _cost_errors(self, measured: Measure) -> list[GraphQLError]:
+        try:
+            check_batch_size(measured.batch, self.limits.batch)
+        except RequestError as e:
+            return [_error(e.code, str(e))]
+        cost, limit = measured.size.cost, self.limits.cost
+        if cost > limit:
+            return [
+                GraphQLError(
+                    f"This operation asks for up to {cost} nodes (the product of page sizes "
+                    f"along each path, summed); at most {limit}. Ask for smaller pages.",
+                    extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": limit},
+                )
+            ]
+        return []
+
+
+def _error(code: str, message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def _is_admin(context: object) -> bool:
+    auth = getattr(context, "auth", None)
+    return bool(auth is not None and auth.is_admin)
