@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     rate_limit_per_minute: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # A request body must arrive within this many seconds (HTTP 408 otherwise).
+    body_timeout_seconds: float = Field(default=10, gt=0)
     max_metadata_keys: int = Field(default=20, ge=1, le=200)
     max_custom_attributes: int = Field(default=100, ge=1, le=1000)
     # Caps that keep a contact document far below MongoDB's 16 MiB (each is a key or an entry

@@ -50,7 +50,9 @@ class LiveServer:
 @contextmanager
 def server_in_thread(app: Starlette) -> Iterator[LiveServer]:
     """`app` served by uvicorn in a thread with its own event loop (lifespan included)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -110,7 +112,9 @@ def server_in_subprocess(settings: Settings, log: Path) -> Iterator[LiveServer]:
 async def _serve_and_report_port() -> None:
     from app.server import create_app
 
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio"
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types.scalar import ScalarDefinition
 
 from app.domain.timestamps import format_iso, parse_instant
@@ -13,7 +14,9 @@ from app.domain.timestamps import format_iso, parse_instant
 def _parse(value: object) -> datetime:
     instant = parse_instant(value) if isinstance(value, str) else None
     if instant is None:
-        raise ValueError(f"{value!r} is not an ISO-8601 date-time such as 2026-11-28T10:00:00Z.")
+        # A GraphQLError: graphql-core shows it as the client's mistake (any other exception
+        # would be taken for a fault of ours and masked).
+        raise GraphQLError(f"{value!r} is not an ISO-8601 date-time such as 2026-11-28T10:00:00Z.")
     return instant
 
 

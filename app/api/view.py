@@ -15,6 +15,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
+from app.api.bodies import error_response, parse_graphql_body, read_body
 from app.api.context import Context
 from app.api.graphiql import graphiql_page
 from app.api.wire import CodedTransportWS, any_subscription
@@ -50,12 +51,6 @@ class Services:
     scheduler: Scheduler | None = None
     broker: Broker = field(default_factory=Broker)
     rate_limiter: RateLimiter | None = None
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -134,18 +129,18 @@ class GraphQLView(GraphQL[Context, None]):
         if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
             await (await self.render_graphql_ide(request))(scope, receive, send)
             return
-        body = await _read_body(request, limit=self.services.settings.max_body_bytes)
-        if body is None:
-            limit = self.services.settings.max_body_bytes
-            response: Response = error_response(
-                413, "BODY_TOO_LARGE", f"A request body has at most {limit} bytes."
-            )
-            await response(scope, receive, send)
+        settings = self.services.settings
+        body = await read_body(
+            request, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds
+        )
+        if isinstance(body, Response):
+            await body(scope, receive, send)
             return
-        parsed = _parse(request, body)
+        parsed = parse_graphql_body(request, body)
         if isinstance(parsed, Response):
             await parsed(scope, receive, send)
             return
+        _lower_media_type(scope)
         assert self.services.authenticator is not None
         try:
             principal = await self.services.authenticator.authenticate(
@@ -184,43 +179,12 @@ class GraphQLView(GraphQL[Context, None]):
             _checked_body.reset(token)
 
 
-async def _read_body(request: Request, *, limit: int) -> bytes | None:
-    """The whole body, or None when it is larger than `limit`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse(request: Request, body: bytes) -> object:
-    """A POST's JSON body (None for a GET), or a 4xx Response for a body that is not a GraphQL
-    request (Strawberry would 500 on some)."""
-    if request.method != "POST":
-        return None
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return error_response(
-            415, "UNSUPPORTED_MEDIA_TYPE", "POST a JSON body with Content-Type: application/json."
-        )
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
-    operations = data if isinstance(data, list) else [data]
-    if not operations or not all(isinstance(op, dict) for op in operations):
-        return error_response(
-            400,
-            "BAD_REQUEST",
-            'The body is a JSON object {"query", "variables", "operationName"} '
-            "(or a list of them).",
-        )
-    return data
+def _lower_media_type(scope: Scope) -> None:
+    """Strawberry compares Content-Type case-sensitively; media types are not."""
+    scope["headers"] = [
+        (name, value.lower() if name == b"content-type" else value)
+        for name, value in scope["headers"]
+    ]
 
 
 def subscription_refusal() -> JSONResponse:

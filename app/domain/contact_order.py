@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from bson.errors import InvalidId
 
 from app.domain.cursors import decode_cursor, encode_cursor
 from app.domain.errors import InvalidInput, RequestError
@@ -80,7 +81,7 @@ class ContactOrder:
         try:
             shown = json.loads(raw)
             oid = ObjectId(contact_id)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, InvalidId):
             raise RequestError(
                 "INVALID_CURSOR", "after is not a cursor this API returned."
             ) from None

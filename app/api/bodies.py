@@ -1,0 +1,92 @@
+"""A request body read within a size and a time bound, and parsed as a GraphQL request.
+
+Past the size limit the rest of the body is still read, and dropped, up to DRAIN_FACTOR times the
+limit: a client that sends the whole body before reading (Python's urllib and requests do) then
+reads the 413 instead of finding the connection reset. Beyond that, or when the body takes longer
+than its time bound, the answer comes at once and the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+DRAIN_FACTOR = 4
+
+
+def error_response(status: int, code: str, message: str, *, close: bool = False) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if close:
+        headers["Connection"] = "close"
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, *, limit: int, seconds: float) -> bytes | Response:
+    """The whole body, or the 4xx that answers it."""
+    drain = DRAIN_FACTOR * limit
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > drain:
+        return _too_large(limit, close=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > drain:
+                    return _too_large(limit, close=True)
+                if size <= limit:
+                    chunks.append(chunk)
+    except TimeoutError:
+        return error_response(
+            408,
+            "REQUEST_TIMEOUT",
+            f"The request body did not arrive within {seconds:g} s.",
+            close=True,
+        )
+    except ClientDisconnect:
+        return error_response(400, "BAD_REQUEST", "The client went away.", close=True)
+    if size > limit:
+        return _too_large(limit)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int, *, close: bool = False) -> Response:
+    return error_response(
+        413, "BODY_TOO_LARGE", f"A request body has at most {limit} bytes.", close=close
+    )
+
+
+def parse_graphql_body(request: Request, body: bytes) -> object:
+    """A POST's JSON body (None for a GET), or a 4xx Response for a body that is not a GraphQL
+    request (Strawberry would 500 on some)."""
+    if request.method != "POST":
+        return None
+    if media_type(request) != "application/json":
+        return error_response(
+            415, "UNSUPPORTED_MEDIA_TYPE", "POST a JSON body with Content-Type: application/json."
+        )
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
+    except RecursionError:
+        return error_response(400, "BAD_REQUEST", "The body's JSON is nested too deeply.")
+    operations = data if isinstance(data, list) else [data]
+    if not operations or not all(isinstance(op, dict) for op in operations):
+        return error_response(
+            400,
+            "BAD_REQUEST",
+            'The body is a JSON object {"query", "variables", "operationName"} '
+            "(or a list of them).",
+        )
+    return data
+
+
+def media_type(request: Request) -> str:
+    """Content-Type without parameters, lower-cased: media types are case-insensitive."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
