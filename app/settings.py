@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     rate_limit_per_minute: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # A WebSocket must be acknowledged (connection_init with a valid key) within this long.
+    ws_init_timeout_seconds: float = Field(default=60, gt=0)
     # A request body must arrive within this many seconds (HTTP 408 otherwise).
     body_timeout_seconds: float = Field(default=10, gt=0)
     max_metadata_keys: int = Field(default=20, ge=1, le=200)

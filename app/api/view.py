@@ -6,6 +6,7 @@ import json
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -15,6 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
+from app.api import sockets
 from app.api.bodies import error_response, parse_graphql_body, read_body
 from app.api.context import Context
 from app.api.graphiql import graphiql_page
@@ -67,6 +69,9 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=services.settings.cors_origins,
         )
         self.services = services
+        self.connection_init_wait_timeout = timedelta(
+            seconds=services.settings.ws_init_timeout_seconds
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -107,21 +112,40 @@ class GraphQLView(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: without a valid key in the upgrade headers or in
         connection_init ({"Authorization": "Bearer <key>"}), the socket closes with 4403."""
+        authorization: object = context.request.headers.get("authorization")
         if context.auth is None:
             params = context.connection_params or {}
-            context.auth = await self._authenticate(
-                params.get("Authorization") or params.get("authorization")
-            )
-        if context.auth is None:
+            authorization = params.get("Authorization") or params.get("authorization")
+            context.auth = await self._authenticate(authorization)
+        if context.auth is None or not isinstance(authorization, str):
             raise ConnectionRejectionError({"message": "An API key is needed."})
+        sockets.acknowledged(authorization, context.auth)
         return UnsetType()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """Tally's GraphiQL page: assets served by Tally, a field for the API key."""
         return HTMLResponse(graphiql_page())
 
+    async def _serve_socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's WebSocket protocols, held to the HTTP limits (app.api.sockets)."""
+        services = self.services
+        assert services.authenticator is not None
+        assert services.rate_limiter is not None
+        await sockets.serve_socket(
+            super().__call__,
+            scope,
+            receive,
+            send,
+            settings=services.settings,
+            authenticator=services.authenticator,
+            rate_limiter=services.rate_limiter,
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check size and key, then let Strawberry answer. The GraphiQL page needs no key."""
+        if scope["type"] == "websocket":
+            await self._serve_socket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
