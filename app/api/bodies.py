@@ -84,7 +84,29 @@ def parse_graphql_body(request: Request, body: bytes) -> object:
             'The body is a JSON object {"query", "variables", "operationName"} '
             "(or a list of them).",
         )
+    for operation in operations:
+        if problem := _shape_problem(operation):
+            return error_response(400, "BAD_REQUEST", problem)
     return data
+
+
+def _shape_problem(operation: dict[str, object]) -> str | None:
+    """What Strawberry would refuse in plain text (or fail on) in one operation."""
+    if not isinstance(operation.get("query"), str):
+        return "query is a string holding a GraphQL document."
+    if not isinstance(operation.get("variables"), dict | None):
+        return "variables is a JSON object."
+    name = operation.get("operationName")
+    if not isinstance(name, str | None):
+        return "operationName is a string."
+    if _has_surrogate(name):
+        # Strawberry echoes an unknown operation name in a text answer it cannot encode.
+        return "operationName holds an unpaired surrogate."
+    return None
+
+
+def _has_surrogate(value: object) -> bool:
+    return isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value)
 
 
 def media_type(request: Request) -> str:
