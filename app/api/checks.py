@@ -26,6 +26,7 @@ from app.domain.errors import RequestError, check_batch_size
 from app.settings import Settings
 
 MAX_FIELDS = 10_000  # fields once fragments are expanded
+MAX_REPEATS = 50  # fields answering to one name in one selection set
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,14 @@ class DocumentChecks(SchemaExtension):
                     "QUERY_TOO_LARGE",
                     f"This document has {size.fields} fields once its fragments are expanded; "
                     f"at most {MAX_FIELDS}.",
+                )
+            ]
+        if measured.repeats > MAX_REPEATS:
+            return [
+                _error(
+                    "QUERY_TOO_LARGE",
+                    f"One selection asks for the same field {measured.repeats} times; at most "
+                    f"{MAX_REPEATS}.",
                 )
             ]
         if size.depth > limits.depth:

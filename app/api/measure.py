@@ -10,8 +10,9 @@ counts as empty on the way round.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphql import (
     DocumentNode,
@@ -49,6 +50,8 @@ class Size:
     fields: int = 0  # fields once fragments are expanded
     aliases: int = 0
     cost: int = 0  # nodes requested under one instance of the parent
+    # response names of a selection set's own fields (fragments expanded), and how often each
+    names: Mapping[str, int] = field(default_factory=dict)
 
     def __add__(self, other: Size) -> Size:
         return Size(
@@ -64,6 +67,9 @@ class Measure:
     size: Size
     batch: int  # the longest `inputs` list of the operation's fields
     reads_variables: bool  # the cost or batch came from variable values: measure again
+    # the most fields answering to one name in one selection set: graphql-core compares them
+    # pairwise (1,200 copies of `workspace { id }` took a second to validate)
+    repeats: int = 0
 
 
 def measure(
@@ -92,6 +98,7 @@ def measure(
         Size(total.depth, total.fields, total.aliases, chosen.cost),
         chosen_batch,
         walk.reads_variables,
+        walk.repeats,
     )
 
 
@@ -112,19 +119,26 @@ class _Walk:
         self.measured: dict[str, Size] = {}
         self.reads_variables = False
         self.batch = 0
+        self.repeats = 0
 
     def selections(self, node: SelectionSetNode, parent: GraphQLNamedType | None) -> Size:
-        total = Size()
+        total, names = Size(), Counter[str]()
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                total += self.field(selection, parent)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.selections(selection.selection_set, inner)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment(selection.name.value)
-        return total
+                part = self.field(selection, parent)
+                names[(selection.alias or selection.name).value] += 1
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    condition = selection.type_condition
+                    inner = self.schema.get_type(condition.name.value) if condition else parent
+                    part = self.selections(selection.selection_set, inner)
+                else:
+                    assert isinstance(selection, FragmentSpreadNode)
+                    part = self.fragment(selection.name.value)
+                names.update(part.names)
+            total += part
+        self.repeats = max(self.repeats, max(names.values(), default=0))
+        return replace(total, names=names)
 
     def fragment(self, name: str) -> Size:
         if name in self.measured:

@@ -223,3 +223,21 @@ async def test_the_document_cache_stays_within_its_byte_budget(
     assert all(
         documents.get("{ workspace { id } }" + padding + f"# {i}") is None for i in range(60)
     )
+
+
+def test_a_field_repeated_past_the_limit_is_refused(live: LiveServer) -> None:
+    # graphql-core compares fields of one name pairwise: 1,200 copies took a second each time.
+    repeated = "{ " + " ".join(["workspace { id }"] * 1200) + " }"
+    answer = post(live, repeated)
+    assert codes(answer) == ["QUERY_TOO_LARGE"]
+    assert "1200 times" in answer["errors"][0]["message"]
+    via_fragments = (
+        "{ ...A ...B } fragment A on Query { "
+        + "workspace { id } " * 30
+        + "} fragment B on Query { "
+        + "workspace { id } " * 30
+        + "}"
+    )
+    assert codes(post(live, via_fragments)) == ["QUERY_TOO_LARGE"]
+    fifty = "{ " + " ".join(["workspace { id }"] * 50) + " }"
+    assert post(live, fifty) == {"data": {"workspace": {"id": "default"}}}
