@@ -150,3 +150,14 @@ def test_a_malformed_first_frame_closes_the_socket(
         assert closed_with(ws) == 4400
     with open_socket(live, protocol) as ws:  # the server still answers
         init(ws)
+
+
+def test_documents_over_a_socket_are_measured_like_over_http(live: LiveServer) -> None:
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+    query = "query { ...F0 } " + chain + " fragment F40 on Query { __typename }"
+    with open_socket(live) as ws:
+        init(ws)
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        refused = receive(ws)
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
