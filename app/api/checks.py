@@ -92,6 +92,7 @@ class DocumentChecks(SchemaExtension):
             if entry.errors is None:
                 schema = context.schema._schema
                 entry.errors = validate_document(schema, entry.document, context.validation_rules)
+            # copies: the cached errors must keep their suggestions for admin keys
             errors = [e if admin else without_suggestions(e) for e in entry.errors]
         if not errors:
             errors = self._cost_errors(measured)

@@ -66,6 +66,16 @@ class CodedErrors(SchemaExtension):
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")  # names hold no "?"
 
 
+def hide_suggestions(errors: list[GraphQLError], context: object) -> None:
+    """Suggestions answer admin keys only: they would spell out the schema. In place, as
+    Strawberry hands the errors to `process_errors` just before sending them (over a WebSocket
+    too, where no extension sees them in time)."""
+    auth = getattr(context, "auth", None)
+    if auth is None or not auth.is_admin:
+        for error in errors:
+            error.message = _SUGGESTION.sub("", error.message)
+
+
 def without_suggestions(error: GraphQLError) -> GraphQLError:
     """The error without "Did you mean …?": suggestions would spell out the schema to keys
     that may not see it."""

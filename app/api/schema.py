@@ -13,7 +13,13 @@ from strawberry.types import ExecutionContext
 
 from app.api.checks import DocumentChecks, Limits
 from app.api.documents import DocumentCache
-from app.api.extensions import CodedErrors, OperationTiming, code_in_place, is_unexpected
+from app.api.extensions import (
+    CodedErrors,
+    OperationTiming,
+    code_in_place,
+    hide_suggestions,
+    is_unexpected,
+)
 from app.api.mutation import Mutation
 from app.api.query import Query
 from app.api.scalars import DATE_TIME
@@ -29,6 +35,7 @@ class TallySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        hide_suggestions(errors, execution_context.context if execution_context else None)
         # Request faults are the client's to read; only our own faults go to the log, in full,
         # without the query text or variables (which may carry keys or user hashes).
         for error in errors:

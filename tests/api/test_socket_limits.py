@@ -161,3 +161,16 @@ def test_documents_over_a_socket_are_measured_like_over_http(live: LiveServer) -
         refused = receive(ws)
         assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+
+
+def test_suggestions_do_not_answer_a_publishable_key_over_a_socket(live: LiveServer) -> None:
+    secret = post(live, 'mutation { createApiKey(name: "page", scope: PUBLISHABLE) { secret } }')
+    with open_socket(live) as ws:
+        init(ws, secret["data"]["createApiKey"]["secret"])
+        subscription = "subscription S($c: ContactRef!) { messages(contact: $c) { body } }"
+        payload = {"query": subscription, "variables": {"c": {"anonymousI": "v"}}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        refused = receive(ws)
+        assert refused["type"] == "error"
+        assert "anonymousI" in refused["payload"][0]["message"]
+        assert "Did you mean" not in refused["payload"][0]["message"]
