@@ -67,6 +67,7 @@ def server_in_thread(app: Starlette) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        drop_test_database(app.state.services.settings)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -107,6 +108,18 @@ def server_in_subprocess(settings: Settings, log: Path) -> Iterator[LiveServer]:
             process.wait(timeout=10)
             if process.stdout is not None:
                 process.stdout.close()
+            drop_test_database(settings)
+
+
+def drop_test_database(settings: Settings) -> None:
+    """On a real server (TALLY_TEST_MONGODB_URI), the test's database goes afterwards."""
+    if settings.mongodb_uri is None:
+        return
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_uri.get_secret_value())
+    with client:
+        client.drop_database(settings.mongodb_database)
 
 
 async def _serve_and_report_port() -> None:
