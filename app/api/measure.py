@@ -88,6 +88,9 @@ def measure(
         if not isinstance(definition, OperationDefinitionNode):
             continue
         walk.batch = 0
+        walk.defaults = {
+            v.variable.name.value: v.default_value for v in definition.variable_definitions or ()
+        }
         root = schema.get_root_type(definition.operation)
         size = walk.selections(definition.selection_set, root)
         total += size
@@ -112,6 +115,7 @@ class _Walk:
     ) -> None:
         self.schema = schema
         self.variables = variables
+        self.defaults: dict[str, ValueNode | None] = {}  # the operation's variable defaults
         self.bounds = bounds
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -197,7 +201,11 @@ class _Walk:
     def value(self, node: ValueNode) -> object:
         if isinstance(node, VariableNode):
             self.reads_variables = True
-            return self.variables.get(node.name.value)
+            name = node.name.value
+            if name in self.variables:
+                return self.variables[name]
+            default = self.defaults.get(name)
+            return None if default is None else self.value(default)  # defaults are constants
         if isinstance(node, IntValueNode):
             return int(node.value) if len(node.value) < 19 else None  # past 64 bits: invalid
         if isinstance(node, ListValueNode):

@@ -140,6 +140,8 @@ async def test_cost_counts_variables_defaults_and_lists_without_first(gql: Graph
     assert (await gql.data(by_variable, n=10))["c0"] == {"edges": []}  # 550
     body = await gql.result(by_variable)  # no $n: the default page of 20 (and 20 x 20)
     assert "errors" not in body
+    with_default = by_variable.replace("$n: Int", "$n: Int = 100")
+    assert await gql.error_codes(with_default) == ["QUERY_TOO_COSTLY"]  # $n's own default
     # segments has no `first`: 100 segments x 100 contacts x 100 events.
     segments = "{ segments { contacts(first: 100) { edges { node { activity(first: 100) { pageInfo { hasNextPage } } } } } } }"
     body = await gql.result(segments)
