@@ -67,7 +67,6 @@ def server_in_thread(app: Starlette) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        drop_test_database(app.state.services.settings)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
