@@ -32,6 +32,9 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # WebSocket messages over the body limit are refused by the app too (1009); uvicorn then
+        # does not even buffer them.
+        ws_max_size=settings.max_body_bytes,
     )
 
 

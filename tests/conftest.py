@@ -10,6 +10,7 @@ cannot and those dates have passed.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -109,6 +110,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("index use (tests/index_use.py)", red=True)
         for problem in _index_problems:
             terminalreporter.write_line(problem)
+
+
+@pytest.fixture
+def no_fault_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails the test when the server logged an error or a traceback while it ran (a live
+    server's thread included): faults from client input must be coded answers, not ours."""
+    with caplog.at_level(logging.WARNING):
+        yield
+    faults = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR or r.exc_info]
+    assert not faults, [r.getMessage() for r in faults]
 
 
 @pytest.fixture

@@ -85,13 +85,14 @@ def parse_graphql_body(request: Request, body: bytes) -> object:
             "(or a list of them).",
         )
     for operation in operations:
-        if problem := _shape_problem(operation):
+        if problem := shape_problem(operation):
             return error_response(400, "BAD_REQUEST", problem)
     return data
 
 
-def _shape_problem(operation: dict[str, object]) -> str | None:
-    """What Strawberry would refuse in plain text (or fail on) in one operation."""
+def shape_problem(operation: dict[str, object]) -> str | None:
+    """What Strawberry would refuse in plain text (or fail on) in one operation's
+    {"query", "variables", "operationName"} (a POST body's, or a WebSocket message's payload)."""
     if not isinstance(operation.get("query"), str):
         return "query is a string holding a GraphQL document."
     if not isinstance(operation.get("variables"), dict | None):

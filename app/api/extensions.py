@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from app.domain.errors import RequestError
 from app.domain.storable import printable
@@ -19,7 +20,12 @@ log = logging.getLogger("app.api")
 def is_unexpected(error: GraphQLError) -> bool:
     """A fault of ours (a bug, the database), not of the request."""
     original = error.original_error
-    return original is not None and not isinstance(original, RequestError | GraphQLError)
+    return original is not None and not isinstance(
+        original,
+        # Strawberry's words for a request naming no operation, or one of a kind this transport
+        # does not run (a query over legacy graphql-ws): the client's, not ours.
+        RequestError | GraphQLError | CannotGetOperationTypeError | InvalidOperationTypeError,
+    )
 
 
 def code_of(error: GraphQLError) -> str:

@@ -6,8 +6,8 @@
   limit; past it, that operation gets an error coded RATE_LIMITED and does not run.
 - A socket whose connection is not acknowledged within TALLY_WS_INIT_TIMEOUT_SECONDS is closed
   with 4408, in both protocols (Strawberry times out graphql-transport-ws only).
-- Frames Strawberry's handlers would fail on (not an object, no string "id" or "query") close the
-  socket with 4400 too.
+- Frames Strawberry's handlers would fail on (not an object, no string "id", a payload whose
+  query, variables or operationName has the wrong type) close the socket with 4400 too.
 - Every second the socket's key is checked again, through the authenticator's cache: a revoked
   key's socket closes with 4403 and its subscriptions end.
 """
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.bodies import shape_problem
 from app.domain.errors import RequestError
 from app.services.auth import Authenticator, Principal
 from app.services.rate_limits import RateLimiter
@@ -148,8 +149,9 @@ def _malformed(frame: object) -> str | None:
         return 'An operation message has a string "id".'
     if frame["type"] in ("subscribe", "start"):
         payload = frame.get("payload")
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return 'An operation message has a payload with a string "query".'
+        if not isinstance(payload, dict):
+            return 'An operation message has a payload {"query", "variables", "operationName"}.'
+        return shape_problem(payload)
     return None
 
 

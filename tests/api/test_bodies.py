@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import socket
 import urllib.error
 import urllib.request
@@ -22,13 +21,7 @@ from tests.live_server import LiveServer, server_in_thread
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
-
-@pytest.fixture(autouse=True)
-def no_traceback_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    with caplog.at_level(logging.WARNING):
-        yield
-    faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert not faults, [r.getMessage() for r in faults]
+pytestmark = pytest.mark.usefixtures("no_fault_logged")
 
 
 @pytest.mark.parametrize(

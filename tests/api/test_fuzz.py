@@ -5,7 +5,6 @@ INTERNAL_SERVER_ERROR, no fault in the log."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
@@ -34,13 +33,7 @@ SCALARS = {
     ).map(lambda d: nodes.String(str(d))),
 }
 
-
-@pytest.fixture(autouse=True)
-def no_fault_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    with caplog.at_level(logging.WARNING):
-        yield
-    faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert not faults, [r.getMessage() for r in faults]
+pytestmark = pytest.mark.usefixtures("no_fault_logged")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ timeouts), both protocols where they differ."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,13 +24,7 @@ from tests.live_server import LiveServer, server_in_thread
 TIMEOUT = 20  # seconds: a client never waits longer on a server that failed to act
 TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"
 
-
-@pytest.fixture(autouse=True)
-def no_traceback_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    with caplog.at_level(logging.WARNING):
-        yield
-    faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert not faults, [r.getMessage() for r in faults]
+pytestmark = pytest.mark.usefixtures("no_fault_logged")
 
 
 @pytest.fixture
@@ -119,6 +112,17 @@ def test_socket_operations_count_against_the_keys_rate_limit(live: LiveServer) -
     assert post(live, "{ workspace { id } }")["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
 
 
+def test_legacy_socket_operations_count_too(live: LiveServer) -> None:
+    with open_socket(live, LEGACY) as ws:
+        init(ws)
+        feed = {"query": "subscription { eventTracked { name } }"}
+        for i in range(6):  # five run (and wait for events), the sixth is refused
+            ws.send(json.dumps({"id": str(i), "type": "start", "payload": feed}))
+        refused = receive(ws)
+        assert (refused["type"], refused["id"]) == ("error", "5")
+        assert refused["payload"]["extensions"]["code"] == "RATE_LIMITED"  # legacy: one error
+
+
 @pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
 def test_a_frame_over_the_body_limit_closes_the_socket(live: LiveServer, protocol: str) -> None:
     with open_socket(live, protocol) as ws:
@@ -174,3 +178,14 @@ def test_suggestions_do_not_answer_a_publishable_key_over_a_socket(live: LiveSer
         assert refused["type"] == "error"
         assert "anonymousI" in refused["payload"][0]["message"]
         assert "Did you mean" not in refused["payload"][0]["message"]
+
+
+def test_a_query_over_legacy_graphql_ws_is_refused_without_a_fault(live: LiveServer) -> None:
+    # The legacy protocol runs subscriptions only; Strawberry's refusal was logged as our fault.
+    with open_socket(live, LEGACY) as ws:
+        init(ws)
+        query = {"query": "{ workspace { id } }"}
+        ws.send(json.dumps({"id": "1", "type": "start", "payload": query}))
+        refused = receive(ws)
+        assert refused["type"] == "error"
+        assert "not allowed" in refused["payload"]["message"]
