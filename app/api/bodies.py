@@ -62,10 +62,10 @@ def _too_large(limit: int, *, close: bool = False) -> Response:
 
 
 def parse_graphql_body(request: Request, body: bytes) -> object:
-    """A POST's JSON body (None for a GET), or a 4xx Response for a body that is not a GraphQL
-    request (Strawberry would 500 on some)."""
+    """A POST's JSON body (None for a GET), or a 4xx Response for a body (or a GET's query
+    string) that is not a GraphQL request (Strawberry would 500 on some)."""
     if request.method != "POST":
-        return None
+        return _query_string_problem(request)
     if media_type(request) != "application/json":
         return error_response(
             415, "UNSUPPORTED_MEDIA_TYPE", "POST a JSON body with Content-Type: application/json."
@@ -90,6 +90,25 @@ def parse_graphql_body(request: Request, body: bytes) -> object:
     return data
 
 
+def _query_string_problem(request: Request) -> Response | None:
+    params = request.query_params
+    if "query" not in params:
+        return None  # Strawberry answers that (GraphiQL is served before this)
+    operation: dict[str, object] = {
+        "query": params["query"],
+        "operationName": params.get("operationName"),
+    }
+    for name in ("variables", "extensions"):
+        if name in params:
+            try:
+                operation[name] = json.loads(params[name])
+            except (ValueError, RecursionError):
+                return error_response(400, "BAD_REQUEST", f"{name} is not readable JSON.")
+    if problem := shape_problem(operation):
+        return error_response(400, "BAD_REQUEST", problem)
+    return None
+
+
 def shape_problem(operation: dict[str, object]) -> str | None:
     """What Strawberry would refuse in plain text (or fail on) in one operation's
     {"query", "variables", "operationName"} (a POST body's, or a WebSocket message's payload)."""
@@ -97,6 +116,8 @@ def shape_problem(operation: dict[str, object]) -> str | None:
         return "query is a string holding a GraphQL document."
     if not isinstance(operation.get("variables"), dict | None):
         return "variables is a JSON object."
+    if not isinstance(operation.get("extensions"), dict | None):
+        return "extensions is a JSON object."
     name = operation.get("operationName")
     if not isinstance(name, str | None):
         return "operationName is a string."

@@ -152,6 +152,28 @@ def test_malformed_json_gets_no_server_error(client: TestClient) -> None:
     check()
 
 
+SHORT_DEEP = st.tuples(st.integers(1100, 2000), st.sampled_from(["list", "object"])).map(
+    lambda t: nested(*t)
+)  # past Python's recursion limit, within a URL's length
+
+
+def test_malformed_json_in_a_query_string_gets_no_server_error(client: TestClient) -> None:
+    @fuzz_settings(settings_for_fuzz, max_examples=60)
+    @given(
+        value=st.one_of(SURROGATES, HUGE, SHORT_DEEP),
+        name=st.sampled_from(["variables", "extensions", "operationName"]),
+    )
+    def check(value: str, name: str) -> None:
+        params = {"query": QUERIES[1], name: value}
+        response = client.get("/graphql", params=params, headers=AUTH)
+        assert response.status_code < 500, (name, value[:200])
+        # (Strawberry answers an unknown operationName in plain text: a 400 all the same.)
+        if response.headers["content-type"].startswith("application/json"):
+            assert "INTERNAL_SERVER_ERROR" not in codes(response.json()), (name, value[:200])
+
+    check()
+
+
 def test_malformed_json_frames_get_no_server_error(client: TestClient) -> None:
     @fuzz_settings(settings_for_fuzz, max_examples=40)
     @given(
