@@ -246,3 +246,14 @@ def test_a_field_repeated_past_the_limit_is_refused(live: LiveServer) -> None:
     assert codes(post(live, via_fragments)) == ["QUERY_TOO_LARGE"]
     fifty = "{ " + " ".join(["workspace { id }"] * 50) + " }"
     assert post(live, fifty) == {"data": {"workspace": {"id": "default"}}}
+
+
+async def test_a_publishable_key_is_refused_before_validation(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    # Its scope is checked before graphql-core validates anything: an invalid document beyond
+    # its scope is FORBIDDEN, not a validation error.
+    _, secret = await new_key(gql, "PUBLISHABLE")
+    page = GraphQL(http, key=secret)
+    assert await page.error_codes("{ contacts { nope } }") == ["FORBIDDEN"]
+    assert await gql.error_codes("{ contacts { nope } }") == [None]  # admin: validation speaks
