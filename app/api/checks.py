@@ -77,21 +77,17 @@ class DocumentChecks(SchemaExtension):
         if entry is None:  # a document given without text: nothing to cache
             yield
             return
-        admin = _is_admin(context.context)
+        auth, schema = getattr(context.context, "auth", None), context.schema._schema
         measured = self._measure(entry)
         errors = self._size_errors(measured)
-        refused = scope_error(
-            getattr(context.context, "auth", None),
-            context.schema._schema,
-            entry.document,
-            context.operation_name,
-        )
-        if not errors and refused is not None:
+        if not errors and (
+            refused := scope_error(auth, schema, entry.document, context.operation_name)
+        ):
             errors = [refused]
         if not errors:
             if entry.errors is None:
-                schema = context.schema._schema
                 entry.errors = validate_document(schema, entry.document, context.validation_rules)
+            admin = auth is not None and auth.is_admin
             # copies: the cached errors must keep their suggestions for admin keys
             errors = [e if admin else without_suggestions(e) for e in entry.errors]
         if not errors:
@@ -164,8 +160,3 @@ class DocumentChecks(SchemaExtension):
 
 def _error(code: str, message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
-
-
-def _is_admin(context: object) -> bool:
-    auth = getattr(context, "auth", None)
-    return bool(auth is not None and auth.is_admin)
