@@ -132,7 +132,12 @@ def test_every_websocket_error_carries_a_code(settings: Settings, clock: ManualC
             ws.send_json({"type": "connection_init", "payload": page})
             assert ws.receive_json()["type"] == "connection_ack"
             cases = [
-                ("subscription { nope }", "GRAPHQL_VALIDATION_FAILED"),
+                # (An unknown field is beyond a publishable key's scope: FORBIDDEN, checked first.)
+                ("subscription { nope }", "FORBIDDEN"),
+                (
+                    'subscription { messages(nope: 1, contact: {anonymousId: "v"}) { body } }',
+                    "GRAPHQL_VALIDATION_FAILED",
+                ),
                 (
                     "subscription($r: ContactRef!) { messages(contact: $r) { body } }",
                     "BAD_USER_INPUT",
