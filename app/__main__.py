@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from app.cli.workspaces import add_parser as add_workspace_parser
-from app.settings import Settings, settings_problem
+from app.settings import Settings, serving_problem, settings_problem
 from app.store.workspaces import DEFAULT_WORKSPACE_ID
 
 
@@ -27,15 +30,23 @@ def serve(settings: Settings) -> None:
             key if settings.admin_key is None else "(TALLY_ADMIN_KEY)",
             "" if settings.admin_key else "  (set TALLY_ADMIN_KEY to choose another)",
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
         # WebSocket messages over the body limit are refused by the app too (1009); uvicorn then
         # does not even buffer them.
-        ws_max_size=settings.max_body_bytes,
-    )
+        "ws_max_size": settings.max_body_bytes,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each worker is a new process that builds its app from the same environment. /metrics
+    # adds up every worker's counts from the files they write (prometheus_client's
+    # multiprocess mode), in a directory of this run unless PROMETHEUS_MULTIPROC_DIR is set.
+    with tempfile.TemporaryDirectory(prefix="tally-metrics-") as directory:
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", directory)
+        uvicorn.run("app.server:create_app", factory=True, workers=settings.workers, **options)
 
 
 def export_schema() -> None:
@@ -119,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
+        if problem := serving_problem(settings):
+            print(problem, file=sys.stderr)
+            return 2
         serve(settings)
     return 0
 

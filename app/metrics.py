@@ -1,6 +1,12 @@
-"""Prometheus metrics, one registry per app so that several apps (tests) never share counts."""
+"""Prometheus metrics, one registry per app so that several apps (tests) never share counts.
+
+Under several worker processes (TALLY_WORKERS > 1, which sets PROMETHEUS_MULTIPROC_DIR before
+the workers start), each worker writes its counts to files in that directory and /metrics adds
+up every worker's: a scrape sees the whole server whichever worker answers it."""
 
 from __future__ import annotations
+
+import os
 
 from prometheus_client import (
     CollectorRegistry,
@@ -10,6 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -45,4 +52,9 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)

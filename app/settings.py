@@ -17,6 +17,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # uvicorn worker processes serving the API (MongoDB only: the embedded store is in-process).
+    workers: int = Field(default=1, ge=1, le=256)
     # Unset: the embedded in-memory store (mongomock-motor), which keeps nothing across restarts.
     mongodb_uri: SecretStr | None = None
     mongodb_database: str = "tally"
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=10, gt=0)
     # Off: no background scheduler in this process (tests drive it; or a separate worker).
     scheduler_enabled: bool = True
+    # How often a live event feed looks in MongoDB for events other instances tracked.
+    event_feed_poll_seconds: float = Field(default=1, gt=0, le=60)
     rate_limit_per_minute: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # A WebSocket must be acknowledged (connection_init with a valid key) within this long.
@@ -96,6 +100,17 @@ class Settings(BaseSettings):
         if self.admin_key is not None:
             return self.admin_key.get_secret_value()
         return DEV_ADMIN_KEY if self.embedded else None
+
+
+def serving_problem(settings: Settings) -> str | None:
+    """Why `serve` cannot run with these (well-formed) settings, in one line; None when it can."""
+    if settings.workers > 1 and settings.embedded:
+        return (
+            "Bad setting TALLY_WORKERS: 1 with the embedded store, which lives in one process; "
+            "more workers need TALLY_MONGODB_URI (a MongoDB replica set) "
+            f"(got {settings.workers})."
+        )
+    return None
 
 
 def settings_problem(error: ValidationError) -> str:
