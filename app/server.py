@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -37,7 +38,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    store_client: Any = None,
 ) -> Starlette:
+    """The app, built from `settings` (default: the environment's; each uvicorn worker calls
+    this with none). `store_client`: an embedded store shared with other app instances
+    (`app.store.client.shared_embedded_client`; tests run two instances over one store)."""
     settings = settings or Settings()
     services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
     schema = build_schema(settings)
@@ -45,7 +50,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await open_store(settings, services.metrics)
+        store = await open_store(settings, services.metrics, client=store_client)
         try:
             await create_indexes(store)
             await bootstrap(store, settings=settings, clock=services.clock)
@@ -56,7 +61,7 @@ def create_app(
                 store=store, clock=services.clock, cache_seconds=settings.auth_cache_seconds
             )
             services.rate_limiter = RateLimiter(
-                limit=settings.rate_limit_per_minute, store=None if store.embedded else store
+                limit=settings.rate_limit_per_minute, store=store if store.shared else None
             )
             async with httpx.AsyncClient(transport=webhook_transport) as http:
                 services.scheduler = Scheduler(

@@ -84,6 +84,10 @@ ALLOWED: tuple[Allowed, ...] = (
            "a workspace's message rules: few (AUDIENCE ones capped)"),
     _allow("workspaces.all_workspaces", "scan", "the scheduler and the CLI list every workspace"),
     _allow("workspaces.list_keys", "scan", "a workspace's keys, revoked ones skipped: a handful"),
+    _allow("events.received_since", "scan sort",
+           "the live feed of some names: (workspace_id, received_at, _id) reads the events of "
+           "the last seconds in order, names checked on them; (workspace_id, name, occurred_at) "
+           "sorts the events of those names: the planner keeps whichever returns first"),
 )  # fmt: skip
 
 

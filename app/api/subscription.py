@@ -15,8 +15,9 @@ from app.api.types import Event, request_error
 from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
 from app.domain.refs import ContactKey
-from app.messaging.broker import EVENTS_TOPIC, ref_topic
+from app.messaging.broker import ref_topic
 from app.services.contacts import event_names
+from app.services.feed import live_events
 from app.services.inbox import READABLE_CHANNEL, reader_problem
 
 
@@ -54,7 +55,11 @@ class Subscription:
                         seen.add(message.id)
                         yield Message(model=message)
 
-    @strawberry.subscription(description="Live feed of tracked events, on this instance.")
+    @strawberry.subscription(
+        description="Live feed of the events tracked from now on: on this instance at once; "
+        "on another instance over the same MongoDB (other workers or servers) within "
+        "TALLY_EVENT_FEED_POLL_SECONDS, at most 100 of them a look (the newest)."
+    )
     async def event_tracked(
         self, info: Info, names: list[str] | None = None
     ) -> AsyncGenerator[Event, None]:
@@ -62,11 +67,15 @@ class Subscription:
         if not ctx.principal.is_admin:
             raise RequestError("FORBIDDEN", "The live event feed needs an admin key.")
         wanted = event_names(names)
-        with ctx.broker.listen(ctx.principal.workspace_id, EVENTS_TOPIC) as queue:
-            while True:
-                event = await queue.get()
-                if wanted is None or event.name in wanted:
-                    yield Event(model=event)
+        async for event in live_events(
+            store=ctx.store,
+            broker=ctx.broker,
+            clock=ctx.clock,
+            workspace_id=ctx.principal.workspace_id,
+            names=None if wanted is None else frozenset(wanted),
+            poll_seconds=ctx.settings.event_feed_poll_seconds,
+        ):
+            yield Event(model=event)
 
 
 async def _sent_since(info: Info, key: ContactKey, since: datetime) -> list[models.Message]:

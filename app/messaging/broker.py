@@ -1,7 +1,8 @@
 """In-process fan-out of what happens now: sent in-app messages and tracked events.
 
 Subscribers on this instance hear at once; subscriptions also poll the store, so that what
-another instance sends reaches them within the scheduler interval."""
+another instance sends (in-app messages) or tracks (events, `app/services/feed.py`) reaches
+them too."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from app.clock import Clock
 from app.domain.errors import RequestError, UserError
@@ -45,20 +45,24 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class Authenticator:
-    """Checks keys against the store, trusting a checked key for `auth_cache_seconds`."""
+    """Checks keys against the store, trusting a checked key for `auth_cache_seconds` of the
+    app's clock (so tests can pass the bound): a key revoked on another instance, or a
+    workspace changed there, is seen here within that."""
 
     def __init__(self, *, store: Store, clock: Clock, cache_seconds: float) -> None:
         self._store = store
         self._clock = clock
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._cache_for = timedelta(seconds=cache_seconds)
+        self._cache: dict[str, tuple[datetime, Principal]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
+        now = self._clock.now()
         cached = self._cache.get(token)
-        if cached and cached[0] > time.monotonic():
+        # A clock set back makes the entry stale too.
+        if cached and timedelta(0) <= now - cached[0] < self._cache_for:
             return cached[1]
-        key = await store_workspaces.use_key(self._store, secret=token, now=self._clock.now())
+        key = await store_workspaces.use_key(self._store, secret=token, now=now)
         workspace = None
         if key is not None:
             workspace = await store_workspaces.get_workspace(
@@ -68,10 +72,10 @@ class Authenticator:
             self._cache.pop(token, None)
             raise RequestError("UNAUTHENTICATED", "This API key is unknown or revoked.")
         principal = Principal(key=key, workspace=workspace)
-        if self._cache_seconds > 0:
+        if self._cache_for:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
-            self._cache[token] = (time.monotonic() + self._cache_seconds, principal)
+            self._cache[token] = (now, principal)
         return principal
 
     def forget_workspace(self, workspace_id: str) -> None:

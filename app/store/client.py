@@ -270,13 +270,25 @@ class Store:
     """The database: its collections, transactions, health and lifetime."""
 
     def __init__(
-        self, *, client: Any, database: str, metrics: Metrics, embedded: bool, transactions: bool
+        self,
+        *,
+        client: Any,
+        database: str,
+        metrics: Metrics,
+        embedded: bool,
+        transactions: bool,
+        shared: bool,
+        owns_client: bool = True,
     ) -> None:
         self._client = client
         self._db = client[database]
         self._metrics = metrics
         self.embedded = embedded
         self.transactions = transactions
+        # Other app instances may use this database too (always on MongoDB): what one instance
+        # keeps in memory (live feeds, rate counts) must then also go through the store.
+        self.shared = shared
+        self._owns_client = owns_client
         self._collections: dict[str, Collection] = {}
 
     def collection(self, name: str) -> Collection:
@@ -349,21 +361,35 @@ class Store:
         await self._client.drop_database(self._db.name)
 
     async def close(self) -> None:
-        await _resolve(self._client.close())
+        if self._owns_client:
+            await _resolve(self._client.close())
 
 
-async def open_store(settings: Settings, metrics: Metrics) -> Store:
+def shared_embedded_client() -> Any:
+    """An embedded store that several app instances of one process can open together (tests
+    run two apps over one store with it: `create_app(store_client=...)`)."""
+    from app.store.embedded import embedded_client
+
+    return embedded_client()
+
+
+async def open_store(settings: Settings, metrics: Metrics, *, client: Any = None) -> Store:
+    """The configured store. `client`: an open embedded client shared with other app instances
+    (`shared_embedded_client`), which its owner closes."""
     if settings.mongodb_uri is None:
         from app.store.embedded import embedded_client
 
-        client: Any = embedded_client()
         return Store(
-            client=client,
+            client=client or embedded_client(),
             database=settings.mongodb_database,
             metrics=metrics,
             embedded=True,
             transactions=False,
+            shared=client is not None,
+            owns_client=client is None,
         )
+    if client is not None:
+        raise ValueError("a shared client is for the embedded store; MongoDB is shared anyway")
     from pymongo import AsyncMongoClient
 
     client = AsyncMongoClient(
@@ -392,4 +418,5 @@ async def open_store(settings: Settings, metrics: Metrics) -> Store:
         metrics=metrics,
         embedded=False,
         transactions=replica,
+        shared=True,
     )

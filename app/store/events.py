@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -149,3 +149,23 @@ async def recent_events(
         ]
     )
     return {str(row["_id"]): [to_event(doc) for doc in row["recent"]] for row in rows}
+
+
+async def received_since(
+    store: Store,
+    *,
+    workspace_id: str,
+    since: datetime,
+    names: Collection[str] | None,
+    limit: int,
+) -> list[Event]:
+    """The newest `limit` events received at or after `since` (of these names), oldest first:
+    what the live feed finds that other instances tracked. Index (workspace_id, received_at,
+    _id), newest first."""
+    query: dict[str, Any] = {"workspace_id": workspace_id, "received_at": {"$gte": since}}
+    if names is not None:
+        query["name"] = {"$in": list(names)}
+    docs = await store.collection("events").find(
+        query, sort=[("received_at", -1), ("_id", -1)], limit=limit
+    )
+    return [to_event(doc) for doc in reversed(docs)]

@@ -79,6 +79,8 @@ INDEXES: tuple[Index, ...] = (
           "a contact's activity, newest first; a contact's events (deletion, merges)"),
     Index("events", _ws(("name", 1), ("occurred_at", -1)),
           "events of some names in a time window (`within` filters)"),
+    Index("events", _ws(("received_at", -1), ("_id", -1)),
+          "the live event feed across instances: events received since a time, newest first"),
     Index("events", (("expires_at", 1),), "retention (TTL)", ttl=True),
     # idempotency keys
     Index("idempotency_keys", _ws(("key", 1)), "claiming and reading idempotency keys",

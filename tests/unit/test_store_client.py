@@ -170,7 +170,14 @@ class _ReplicaSet:
 
 
 def _replica_store(client: _ReplicaSet) -> Store:
-    return Store(client=client, database="t", metrics=Metrics(), embedded=False, transactions=True)
+    return Store(
+        client=client,
+        database="t",
+        metrics=Metrics(),
+        embedded=False,
+        transactions=True,
+        shared=True,
+    )
 
 
 async def test_transactions_read_the_primary_at_a_snapshot_and_write_to_a_majority() -> None:
