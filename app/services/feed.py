@@ -54,11 +54,11 @@ async def live_events(
             if loop.time() >= next_look:
                 since = max(start, last_look - LOOK_BACK)
                 last_look = clock.now()
+                _forget(seen, before=since)
                 fresh += await store_events.received_since(
                     store, workspace_id=workspace_id, since=since, names=names, limit=PER_LOOK
                 )
                 next_look = loop.time() + poll_seconds
-                _forget(seen, before=max(start, last_look - LOOK_BACK))
             for event in fresh:
                 if event.id in seen or (names is not None and event.name not in names):
                     continue
@@ -67,8 +67,9 @@ async def live_events(
 
 
 def _forget(seen: dict[str, datetime], *, before: datetime) -> None:
-    """Drop what the next look cannot return (received before its start); past _MAX_SEEN, the
-    oldest heard (a look may then repeat one of them: only under a flood of events)."""
+    """Drop what this look and the later ones cannot return (received before this look's
+    start); past _MAX_SEEN, the oldest heard (a look may then repeat one of them: only under a
+    flood of events)."""
     for event_id, received_at in list(seen.items()):
         if received_at < before:
             del seen[event_id]

@@ -134,6 +134,12 @@ async def test_a_feed_on_one_instance_hears_the_events_tracked_on_the_other(
         # one tracked here (which a look in the store finds too).
         last = await tracked_id(b.gql, "viewed-pricing")
         assert (await feed.next_data())["eventTracked"] == {"id": last, "name": "viewed-pricing"}
+        # A minute on, the feed looks at the last seconds only, and still hears each event once.
+        clock.advance(timedelta(minutes=1))
+        later = await tracked_id(b.gql, "upgraded-plan")
+        assert (await feed.next_data())["eventTracked"] == {"id": later, "name": "upgraded-plan"}
+        latest = await tracked_id(b.gql, "upgraded-plan")
+        assert (await feed.next_data())["eventTracked"] == {"id": latest, "name": "upgraded-plan"}
 
 
 REVOKE = "mutation($id: ID!) { revokeApiKey(id: $id) { userErrors { code } } }"
