@@ -64,8 +64,9 @@ class Socket:
     """A graphql-transport-ws client talking to an app over ASGI, in the test's event loop
     (Starlette's TestClient runs each app in a thread of its own)."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Starlette, key: str = ADMIN_KEY) -> None:
         self.app = app
+        self.key = key
         self.to_app: asyncio.Queue[Message] = asyncio.Queue()
         self.from_app: asyncio.Queue[Message] = asyncio.Queue()
 
@@ -81,7 +82,7 @@ class Socket:
         await self.to_app.put({"type": "websocket.connect"})
         assert (await self.receive())["type"] == "websocket.accept"
         await self.send(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {ADMIN_KEY}"}}
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.key}"}}
         )
         assert (await self.receive_json())["type"] == "connection_ack"
         return self
@@ -161,6 +162,20 @@ async def test_a_key_revoked_on_one_instance_is_refused_by_the_other_within_the_
     refused = await page_b.post(PAGE_TRACK)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_socket_on_one_instance_closes_once_the_other_revoked_its_key(
+    instances: list[Instance], clock: ManualClock, settings: Settings
+) -> None:
+    a, b = instances
+    key_id, secret = await new_key(a.gql, "PUBLISHABLE")
+    async with Socket(b.app, key=secret) as page:
+        await page.subscribe('subscription { messages(contact: {anonymousId: "v1"}) { body } }')
+        await a.gql.data(REVOKE, id=key_id)
+        clock.advance(timedelta(seconds=settings.auth_cache_seconds))
+        # B checks an open socket's key every second, through its cache (docs/security.md).
+        closed = await page.receive()
+        assert (closed["type"], closed["code"]) == ("websocket.close", 4403)
 
 
 async def test_the_rate_limit_counts_the_requests_of_every_instance(
