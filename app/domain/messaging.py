@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain.filters import COMPARISONS
+from app.domain.filter_values import COMPARISONS
 from app.domain.metadata import Money, TypedValue
 from app.domain.models import Contact, Event
 from app.domain.rules import Rule

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.domain.errors import InvalidInput, UserError
-from app.domain.filters import metadata_conditions
+from app.domain.filter_values import metadata_conditions
 from app.domain.names import normalize_event_name
 from app.domain.storable import storable_problems
 from app.domain.templates import parse_template

@@ -10,9 +10,11 @@ from typing import Any
 from app.domain.contact_order import ContactOrder
 from app.domain.cursors import check_page_size
 from app.domain.errors import InvalidInput, RequestError, UserError
-from app.domain.filters import Query, compile_contact_filter, window_field, window_match, windows_of
+from app.domain.filter_values import Query
+from app.domain.filters import compile_contact_filter, windows_of
 from app.domain.models import Contact, Segment, Workspace
 from app.domain.storable import check_storable, storable_problems
+from app.domain.windows import window_field, window_match
 from app.store import matching
 from app.store import rules as store_rules
 from app.store import segments as store_segments

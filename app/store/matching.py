@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.filters import WINDOW_PREFIX, Query
+from app.domain.filter_values import Query
 from app.domain.models import Contact
+from app.domain.windows import WINDOW_PREFIX
 from app.store.client import Doc, Store
 from app.store.contacts import object_id, to_contact
 

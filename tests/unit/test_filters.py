@@ -11,14 +11,8 @@ from bson import ObjectId
 from mongomock.filtering import filter_applies as _filter_applies
 
 from app.domain.errors import InvalidInput
-from app.domain.filters import (
-    MAX_DEPTH,
-    Window,
-    compile_contact_filter,
-    window_field,
-    window_match,
-    windows_of,
-)
+from app.domain.filters import MAX_DEPTH, compile_contact_filter, windows_of
+from app.domain.windows import Window, window_field, window_match
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
