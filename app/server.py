@@ -27,7 +27,7 @@ from app.services.auth import Authenticator, bootstrap
 from app.services.pending import complete_pending
 from app.services.rate_limits import RateLimiter
 from app.settings import Settings
-from app.store.client import open_store
+from app.store.database import open_store
 from app.store.indexes import create_indexes
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def create_app(
 ) -> Starlette:
     """The app, built from `settings` (default: the environment's; each uvicorn worker calls
     this with none). `store_client`: an embedded store shared with other app instances
-    (`app.store.client.shared_embedded_client`; tests run two instances over one store)."""
+    (`app.store.database.shared_embedded_client`; tests run two instances over one store)."""
     settings = settings or Settings()
     services = Services(settings=settings, clock=clock or SystemClock(), metrics=Metrics())
     schema = build_schema(settings)

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.store.client import Collection, Store
+from app.store.client import Collection
+from app.store.database import Store
 
 _COMMANDS = {
     "find_one": "find",

@@ -38,7 +38,7 @@ WORKSPACE = "workspace_id"
 # Collections whose every document belongs to a workspace (their queries must narrow it).
 SCOPED = frozenset(i.collection for i in INDEXES if i.keys[0][0] == WORKSPACE)
 _STORE = Path(__file__).resolve().parent.parent / "app" / "store"
-_NOT_COLLECTIONS = {"__init__", "client", "indexes"}
+_NOT_COLLECTIONS = {"__init__", "client", "database", "indexes"}
 _UNJUDGED_OPS = {"insert"}
 
 

@@ -26,7 +26,7 @@ from app.services.rules import Rules
 from app.services.tracking import Tracker
 from app.services.workspaces import Workspaces
 from app.settings import Settings
-from app.store.client import Store
+from app.store.database import Store
 
 # first, names, since, until: the arguments of Contact.activity without a cursor
 ActivityArgs = tuple[int, tuple[str, ...] | None, datetime | None, datetime | None]

@@ -30,7 +30,7 @@ from app.services.auth import Authenticator, Principal
 from app.services.messaging import RulesCache
 from app.services.rate_limits import RateLimiter
 from app.settings import Settings
-from app.store.client import Store
+from app.store.database import Store
 
 # The body of the request being answered, and its JSON as checked before Strawberry ran: parsed
 # once (a batch of 1,000 events is ~200 KB of JSON).

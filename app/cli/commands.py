@@ -18,7 +18,7 @@ from app.services.auth import bootstrap
 from app.services.privacy import Privacy
 from app.services.tracking import Tracker
 from app.settings import Settings
-from app.store.client import Store, open_store
+from app.store.database import Store, open_store
 from app.store.indexes import create_indexes
 from app.store.workspaces import get_workspace
 

@@ -6,8 +6,8 @@ import json
 from typing import IO
 
 from app.domain.records import contact_record
-from app.store.client import Store
 from app.store.contacts import stream_contacts
+from app.store.database import Store
 
 
 async def export_contacts(store: Store, *, workspace_id: str, out: IO[str]) -> int:

@@ -11,7 +11,7 @@ from app.metrics import Metrics
 from app.services.auth import Authenticator, bootstrap
 from app.services.workspaces import Workspaces
 from app.settings import Settings
-from app.store.client import open_store
+from app.store.database import open_store
 from app.store.indexes import create_indexes
 from app.store.workspaces import DEFAULT_WORKSPACE_ID, all_workspaces, get_workspace
 

@@ -20,8 +20,8 @@ from app.store import contacts as store_contacts
 from app.store import matching
 from app.store import messages as store_messages
 from app.store import rules as store_rules
-from app.store.client import Store
 from app.store.contacts import object_id
+from app.store.database import Store
 
 SPAN = 1000  # contacts looked at per rule and tick
 BATCH = 100  # messages created per rule and tick

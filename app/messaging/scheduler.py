@@ -28,7 +28,7 @@ from app.store import contacts as store_contacts
 from app.store import leases
 from app.store import messages as store_messages
 from app.store import rules as store_rules
-from app.store.client import Store
+from app.store.database import Store
 from app.store.workspaces import all_workspaces
 
 log = logging.getLogger(__name__)

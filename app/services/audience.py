@@ -18,7 +18,7 @@ from app.domain.windows import window_field, window_match
 from app.store import matching
 from app.store import rules as store_rules
 from app.store import segments as store_segments
-from app.store.client import Store
+from app.store.database import Store
 from app.store.matching import WindowLookup
 
 MAX_SEGMENT_NAME = 200

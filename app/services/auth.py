@@ -15,7 +15,7 @@ from app.domain.refs import ContactKey, RefKind
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import workspaces as store_workspaces
-from app.store.client import Store
+from app.store.database import Store
 
 ADMIN_KEY_ID = "tally-admin-key"
 _MAX_CACHED = 10_000

@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
 from app.store import events as store_events
-from app.store.client import Store
+from app.store.database import Store
 
 MAX_NAME_LENGTH = 255
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from app.domain.errors import UserError
 from app.store import event_types as store_event_types
 from app.store import workspaces as store_workspaces
-from app.store.client import Store
+from app.store.database import Store
 
 
 @dataclass(frozen=True)

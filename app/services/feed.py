@@ -20,7 +20,7 @@ from app.clock import Clock
 from app.domain.models import Event
 from app.messaging.broker import EVENTS_TOPIC, Broker
 from app.store import events as store_events
-from app.store.client import Store
+from app.store.database import Store
 
 LOOK_BACK = timedelta(seconds=10)
 PER_LOOK = 100

@@ -10,7 +10,7 @@ from app.domain.refs import ContactKey, RefKind
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import merges
-from app.store.client import Store
+from app.store.database import Store
 
 
 def _error(code: str, message: str, *path: str) -> UserError:

@@ -18,7 +18,7 @@ from app.messaging.broker import EVENTS_TOPIC, Broker, publish_message
 from app.services.audience import Audience, reason_of
 from app.store import messages as store_messages
 from app.store import rules as store_rules
-from app.store.client import Store
+from app.store.database import Store
 
 log = logging.getLogger(__name__)
 

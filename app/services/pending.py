@@ -8,7 +8,8 @@ import logging
 from datetime import datetime, timedelta
 
 from app.store import deletions, jobs, merges
-from app.store.client import Doc, Store
+from app.store.client import Doc
+from app.store.database import Store
 
 log = logging.getLogger(__name__)
 _BATCH = 100

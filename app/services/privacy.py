@@ -16,7 +16,7 @@ from app.store import contacts as store_contacts
 from app.store import deletions
 from app.store import events as store_events
 from app.store import messages as store_messages
-from app.store.client import Store
+from app.store.database import Store
 
 _MERGE_ROUNDS = 3  # a contact found mid-merge: finish the merge, look again
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.store import rate_limits as store_rate_limits
-from app.store.client import Store
+from app.store.database import Store
 
 WINDOW = 60
 SYNC_SECONDS = 1.0

@@ -13,7 +13,7 @@ from app.services.messaging import RulesCache
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import rules as store_rules
-from app.store.client import Store
+from app.store.database import Store
 
 
 @dataclass(frozen=True)

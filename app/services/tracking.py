@@ -31,7 +31,7 @@ from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
 from app.store import events as store_events
 from app.store import idempotency as store_idempotency
-from app.store.client import Store
+from app.store.database import Store
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from app.domain.storable import text_problem
 from app.services.auth import Authenticator
 from app.settings import Settings
 from app.store import workspaces as store_workspaces
-from app.store.client import Store
+from app.store.database import Store
 
 MAX_NAME = 200
 MAX_RETENTION_DAYS = 3650

@@ -1,41 +1,36 @@
-"""The thin adapter over the database driver: PyMongo's async client or the embedded mongomock.
+"""The thin adapter over a collection of the database driver: PyMongo's async client or the
+embedded mongomock.
 
-Everything else in `app/store` goes through `Store` and `Collection`, which count each call in
-`tally_store_commands_total{collection,op}` and hide the differences between the two clients
-(guide §2): results are awaited only when they are awaitable, cursors are bounded with `.limit()`.
+Everything else in `app/store` goes through `Collection` (from `database.Store`), which counts
+each call in `tally_store_commands_total{collection,op}` and hides the differences between the
+two clients (guide §2): results are awaited only when they are awaitable, cursors are bounded
+with `.limit()`. Each call joins the transaction its task runs in (`joining`).
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
-from pymongo import ReadPreference, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
-from pymongo.read_concern import ReadConcern
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, OperationFailure
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
-from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
-from app.settings import Settings
 from app.store.embedded.shapes import Shape, pipeline_shapes, shape_of
 from app.store.embedded.transactions import EmbeddedTransaction
 from app.store.refusals import as_duplicate, duplicates_only
 
 Doc = dict[str, Any]
-T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 # The session of the transaction the current task runs in, if any (real MongoDB only).
 _session: ContextVar[Any | None] = ContextVar("tally_store_session", default=None)
 # The transaction the current task runs in on the embedded store, if any.
 _embedded: ContextVar[EmbeddedTransaction | None] = ContextVar("tally_embedded", default=None)
-_DUPLICATE_RETRIES = 3
 # Who hears the shape of every query (the test suite; None in production).
 _recorder: Callable[[Shape], None] | None = None
 
@@ -46,8 +41,29 @@ def record_shapes(recorder: Callable[[Shape], None] | None) -> None:
     _recorder = recorder
 
 
-async def _resolve(value: Any) -> Any:
+async def resolve(value: Any) -> Any:
+    """The result of a driver call that is a coroutine on one client and not on another."""
     return await value if inspect.isawaitable(value) else value
+
+
+def in_session() -> bool:
+    """True inside `Store.in_transaction` (on a replica set or the embedded store): a refused
+    write aborts the transaction there, so code decides before writing."""
+    return _session.get() is not None or _embedded.get() is not None
+
+
+@contextmanager
+def joining(
+    *, session: Any | None = None, transaction: EmbeddedTransaction | None = None
+) -> Iterator[None]:
+    """Every collection call the current task makes inside joins the MongoDB `session`, or the
+    embedded store's `transaction`."""
+    tokens = (_session.set(session), _embedded.set(transaction))
+    try:
+        yield
+    finally:
+        _session.reset(tokens[0])
+        _embedded.reset(tokens[1])
 
 
 def _with_session(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +171,7 @@ class Collection:
             refused = duplicates_only(e)
             if refused is None:
                 raise
-            if Store.in_session():
+            if in_session():
                 raise as_duplicate(e) from e
             return set(refused)
         return set()
@@ -226,7 +242,7 @@ class Collection:
             lost = duplicates_only(e)
             if lost is None:
                 raise
-            if Store.in_session():
+            if in_session():
                 raise as_duplicate(e) from e
             await self.bulk_write([requests[i] for i in lost], ordered=False)
             return {u["index"]: u["_id"] for u in e.details.get("upserted", [])}
@@ -249,7 +265,7 @@ class Collection:
         for shape in pipeline_shapes(self.name, pipeline) if _recorder is not None else ():
             _record(shape)
         with self._command("aggregate"):
-            cursor = await _resolve(self._raw.aggregate(pipeline, **_with_session({})))
+            cursor = await resolve(self._raw.aggregate(pipeline, **_with_session({})))
             return [doc async for doc in cursor]
 
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> None:
@@ -262,161 +278,5 @@ class Collection:
 
     async def indexes(self) -> list[Doc]:
         with self._command("list_indexes"):
-            cursor = await _resolve(self._raw.list_indexes())
+            cursor = await resolve(self._raw.list_indexes())
             return [doc async for doc in cursor]
-
-
-class Store:
-    """The database: its collections, transactions, health and lifetime."""
-
-    def __init__(
-        self,
-        *,
-        client: Any,
-        database: str,
-        metrics: Metrics,
-        embedded: bool,
-        transactions: bool,
-        shared: bool,
-        owns_client: bool = True,
-    ) -> None:
-        self._client = client
-        self._db = client[database]
-        self._metrics = metrics
-        self.embedded = embedded
-        self.transactions = transactions
-        # Other app instances may use this database too (always on MongoDB): what one instance
-        # keeps in memory (live feeds, rate counts) must then also go through the store.
-        self.shared = shared
-        self._owns_client = owns_client
-        self._collections: dict[str, Collection] = {}
-
-    def collection(self, name: str) -> Collection:
-        if name not in self._collections:
-            self._collections[name] = Collection(self._db[name], name, self._metrics)
-        return self._collections[name]
-
-    async def ping(self) -> None:
-        self._metrics.store_commands.labels(collection="", op="ping").inc()
-        await self._db.command("ping")
-
-    @staticmethod
-    def in_session() -> bool:
-        """True inside `in_transaction` (on a replica set or the embedded store): a refused
-        write aborts the transaction there, so code decides before writing."""
-        return _session.get() is not None or _embedded.get() is not None
-
-    async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` so that all its writes land together.
-
-        On a replica set: one transaction (primary reads, snapshot read concern, majority
-        writes), retried on transient errors. On the embedded store, which lives in one process
-        and keeps nothing across a crash, `work` orders its writes so that a failure leaves
-        nothing half-done that a retry cannot complete; a command that fails aborts the
-        transaction as on the server (`EmbeddedTransaction`), and the error reaches the caller.
-        """
-        if self.in_session():
-            return await work()
-        if self.embedded:
-            return await self._in_embedded_transaction(work)
-        if not self.transactions:
-            return await work()
-
-        async def callback(active: Any) -> T:
-            token = _session.set(active)
-            try:
-                return await work()
-            finally:
-                _session.reset(token)
-
-        for attempt in range(_DUPLICATE_RETRIES):
-            self._metrics.store_commands.labels(collection="", op="transaction").inc()
-            async with self._client.start_session() as session:
-                try:
-                    result: T = await session.with_transaction(
-                        callback,
-                        read_concern=ReadConcern("snapshot"),
-                        write_concern=WriteConcern("majority"),
-                        read_preference=ReadPreference.PRIMARY,
-                    )
-                    return result
-                except DuplicateKeyError:
-                    # A concurrent transaction committed the same new document (a contact,
-                    # say) after ours began: a new transaction sees it and updates it instead.
-                    if attempt == _DUPLICATE_RETRIES - 1:
-                        raise
-        raise AssertionError("unreachable")
-
-    async def _in_embedded_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
-        transaction = EmbeddedTransaction()
-        token = _embedded.set(transaction)
-        try:
-            result = await work()
-            transaction.check()  # the commit: refused when a command failed and work went on
-            return result
-        finally:
-            _embedded.reset(token)
-
-    async def drop(self) -> None:
-        await self._client.drop_database(self._db.name)
-
-    async def close(self) -> None:
-        if self._owns_client:
-            await _resolve(self._client.close())
-
-
-def shared_embedded_client() -> Any:
-    """An embedded store that several app instances of one process can open together (tests
-    run two apps over one store with it: `create_app(store_client=...)`)."""
-    from app.store.embedded import embedded_client
-
-    return embedded_client()
-
-
-async def open_store(settings: Settings, metrics: Metrics, *, client: Any = None) -> Store:
-    """The configured store. `client`: an open embedded client shared with other app instances
-    (`shared_embedded_client`), which its owner closes."""
-    if settings.mongodb_uri is None:
-        from app.store.embedded import embedded_client
-
-        return Store(
-            client=client or embedded_client(),
-            database=settings.mongodb_database,
-            metrics=metrics,
-            embedded=True,
-            transactions=False,
-            shared=client is not None,
-            owns_client=client is None,
-        )
-    if client is not None:
-        raise ValueError("a shared client is for the embedded store; MongoDB is shared anyway")
-    from pymongo import AsyncMongoClient
-
-    client = AsyncMongoClient(
-        settings.mongodb_uri.get_secret_value(),
-        tz_aware=True,
-        serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
-    )
-    try:
-        hello = await client.admin.command("hello")
-    except BaseException:
-        await client.close()
-        raise
-    replica = "setName" in hello or hello.get("msg") == "isdbgrid"
-    if not replica and not settings.mongodb_allow_standalone:
-        await client.close()
-        raise RuntimeError(
-            "TALLY_MONGODB_URI points at a standalone MongoDB server. Tally writes each event "
-            "in a transaction, which needs a replica set (a single-node one is fine). Set "
-            "TALLY_MONGODB_ALLOW_STANDALONE=1 to run without transactions anyway."
-        )
-    if not replica:
-        log.warning("Standalone MongoDB: events are written without transactions.")
-    return Store(
-        client=client,
-        database=settings.mongodb_database,
-        metrics=metrics,
-        embedded=False,
-        transactions=replica,
-        shared=True,
-    )

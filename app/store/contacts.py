@@ -19,7 +19,8 @@ from app.domain.attributes import AttributeValue
 from app.domain.events import ContactDelta
 from app.domain.models import Contact, ContactRole, EventSummary
 from app.domain.refs import ContactKey, RefKind, keys_of
-from app.store.client import Doc, Store
+from app.store.client import Doc
+from app.store.database import Store
 
 _REF_FIELDS = {
     RefKind.USER_ID: "user_id",

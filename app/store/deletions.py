@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.store import event_types, jobs
-from app.store.client import Store
 from app.store.contacts import object_id, to_contact
+from app.store.database import Store
 
 CHUNK = 1000  # documents removed by one command
 

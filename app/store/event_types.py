@@ -28,7 +28,8 @@ from pymongo import UpdateOne
 
 from app.domain.events import EventTypeDelta
 from app.domain.models import EventType
-from app.store.client import Doc, Store
+from app.store.client import Doc
+from app.store.database import Store
 
 SHARDS = 16
 _TYPES_PER_BATCH = 100  # sequence numbers: received-at milliseconds x this + position

@@ -10,8 +10,9 @@ from bson import ObjectId
 
 from app.domain.metadata import from_stored, to_stored
 from app.domain.models import Event
-from app.store.client import Doc, Store
+from app.store.client import Doc
 from app.store.contacts import object_id
+from app.store.database import Store
 
 
 def to_event(doc: Doc) -> Event:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from app.store.client import Store
+from app.store.database import Store
 
 
 async def claim_keys(

@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from app.store.client import Store
+from app.store.database import Store
 
 log = logging.getLogger(__name__)
 _PRESENT = {"$exists": True}

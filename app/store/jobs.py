@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.store.client import Doc, Store
+from app.store.client import Doc
+from app.store.database import Store
 
 
 def _job_id(kind: str, workspace_id: str, contact_id: str) -> str:

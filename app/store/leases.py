@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from app.store.client import Store
+from app.store.database import Store
 
 
 async def acquire(store: Store, *, name: str, holder: str, now: datetime, seconds: float) -> bool:

@@ -17,8 +17,9 @@ from typing import Any
 from app.domain.filter_values import Query
 from app.domain.models import Contact
 from app.domain.windows import WINDOW_PREFIX
-from app.store.client import Doc, Store
+from app.store.client import Doc
 from app.store.contacts import object_id, to_contact
+from app.store.database import Store
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from app.domain.errors import UserError
 from app.domain.events import ContactDelta, SummaryDelta
 from app.domain.models import ContactRole, MessageStatus
 from app.store import jobs
-from app.store.client import Doc, Store
+from app.store.client import Doc
 from app.store.contacts import UniqueFieldTaken, object_id, summary_update, to_contact
+from app.store.database import Store
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 500  # documents moved by one command

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.store.client import Store
+from app.store.database import Store
 
 
 async def add(store: Store, *, key: str, count: int, window_end: int) -> int:

@@ -8,8 +8,9 @@ from datetime import datetime
 from bson import ObjectId
 
 from app.domain.rules import Rule, RuleSpec
-from app.store.client import Doc, Store
+from app.store.client import Doc
 from app.store.contacts import object_id
+from app.store.database import Store
 
 
 def _rule(doc: Doc) -> Rule:

@@ -9,8 +9,9 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.models import Segment
-from app.store.client import Doc, Store
+from app.store.client import Doc
 from app.store.contacts import object_id
+from app.store.database import Store
 
 
 class SegmentNameTaken(Exception):

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.models import ApiKey, KeyScope, Workspace
-from app.store.client import Doc, Store
+from app.store.client import Doc
+from app.store.database import Store
 
 DEFAULT_WORKSPACE_ID = "default"
 

@@ -21,7 +21,7 @@ from app.clock import ManualClock
 from app.messaging.scheduler import Scheduler
 from app.server import create_app
 from app.settings import Settings
-from app.store.client import shared_embedded_client
+from app.store.database import shared_embedded_client
 from tests.api.test_keys import new_key
 from tests.api.test_message_rules import create
 from tests.api.test_track_event import track

@@ -1,4 +1,4 @@
-"""The store adapter (app/store/client.py) over the embedded store."""
+"""The store adapter (app/store/client.py, app/store/database.py) over the embedded store."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from pymongo.write_concern import WriteConcern
 
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.client import Collection, Store, open_store
+from app.store.client import Collection
+from app.store.database import Store, open_store
 
 
 async def test_insert_new_reports_what_a_unique_index_refused_and_keeps_the_rest() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.client import open_store
+from app.store.database import open_store
 from app.store.indexes import INDEXES, create_indexes, index_table
 
 

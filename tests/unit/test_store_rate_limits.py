@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.metrics import Metrics
 from app.settings import Settings
 from app.store import rate_limits
-from app.store.client import open_store
+from app.store.database import open_store
 
 
 async def test_counts_add_up_per_key_and_window() -> None:

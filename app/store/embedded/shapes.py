@@ -115,7 +115,7 @@ def store_callers() -> list[str]:
         code = frame.f_code
         if code not in _names:
             path = Path(code.co_filename)
-            inside = path.parent == _STORE and path.name != "client.py"
+            inside = path.parent == _STORE and path.name not in ("client.py", "database.py")
             _names[code] = f"{path.stem}.{code.co_name}" if inside else None
         name = _names[code]
         if name is not None:
