@@ -102,6 +102,21 @@ def windows_of(
     return walk.windows
 
 
+def segment_ids(value: Any) -> set[str]:
+    """The saved segments a filter (API field names) names in an `inSegment`, at any depth
+    (not those the named segments name in turn)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if isinstance(value.get("inSegment"), str):
+            found.add(value["inSegment"])
+        for item in value.values():
+            found |= segment_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= segment_ids(item)
+    return found
+
+
 def _filter(
     walk: _Walk, filter: Filter, *, depth: int, path: tuple[str, ...], seen: tuple[str, ...]
 ) -> Query:

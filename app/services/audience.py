@@ -11,7 +11,7 @@ from app.domain.contact_order import ContactOrder
 from app.domain.cursors import check_page_size
 from app.domain.errors import InvalidInput, RequestError, UserError
 from app.domain.filter_values import Query
-from app.domain.filters import compile_contact_filter, windows_of
+from app.domain.filters import compile_contact_filter, segment_ids, windows_of
 from app.domain.models import Contact, Segment, Workspace
 from app.domain.storable import check_storable, storable_problems
 from app.domain.windows import window_field, window_match
@@ -46,25 +46,6 @@ class SegmentOutcome:
     errors: list[UserError] = field(default_factory=list)
 
 
-def _refers_to(value: Any, segment_id: str) -> bool:
-    """Whether a filter (API field names) names this segment in an `inSegment`."""
-    if isinstance(value, dict):
-        return value.get("inSegment") == segment_id or any(
-            _refers_to(v, segment_id) for v in value.values()
-        )
-    if isinstance(value, list):
-        return any(_refers_to(v, segment_id) for v in value)
-    return False
-
-
-def _mentions_segments(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "inSegment" in value or any(_mentions_segments(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions_segments(v) for v in value)
-    return False
-
-
 def as_request_error(error: InvalidInput) -> RequestError:
     first = error.errors[0]
     where = ".".join(first.field or ())
@@ -83,7 +64,7 @@ class Audience:
         self._workspace = workspace
 
     async def _segment_filters(self, filter: Any) -> dict[str, dict[str, Any]]:
-        if not _mentions_segments(filter):
+        if not segment_ids(filter):
             return {}
         segments = await store_segments.all_segments(self._store, workspace_id=self._workspace.id)
         return {segment.id: segment.filter for segment in segments}
@@ -245,13 +226,13 @@ class Audience:
         users = [
             f"segment {s.name!r}"
             for s in await self.segments()
-            if s.id != segment_id and _refers_to(s.filter, segment_id)
+            if s.id != segment_id and segment_id in segment_ids(s.filter)
         ]
         rules = await store_rules.all_rules(self._store, workspace_id=self._workspace.id)
         users += [
             f"message rule {r.spec.name!r}"
             for r in rules
-            if _refers_to(r.spec.audience, segment_id)
+            if segment_id in segment_ids(r.spec.audience)
         ]
         if users:
             return SegmentOutcome(

@@ -11,7 +11,7 @@ from bson import ObjectId
 from mongomock.filtering import filter_applies as _filter_applies
 
 from app.domain.errors import InvalidInput
-from app.domain.filters import MAX_DEPTH, compile_contact_filter, windows_of
+from app.domain.filters import MAX_DEPTH, compile_contact_filter, segment_ids, windows_of
 from app.domain.windows import Window, window_field, window_match
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -229,6 +229,13 @@ def test_saved_segments_are_expanded_and_cycles_refused() -> None:
     assert matching({"not": {"inSegment": "pricing"}}, segments=segments) == ["bob", "dee"]
     assert refused({"inSegment": "a"}, segments=segments) == "SEGMENT_CYCLE"
     assert refused({"inSegment": "gone"}, segments=segments) == "SEGMENT_NOT_FOUND"
+
+
+def test_the_segments_a_filter_names_at_any_depth() -> None:
+    filter = {"or": [{"inSegment": "a"}, {"not": {"and": [{"inSegment": "b"}]}}], "inSegment": "c"}
+    assert segment_ids(filter) == {"a", "b", "c"}
+    assert segment_ids({"role": "USER", "inSegment": None}) == set()
+    assert segment_ids(None) == set()
 
 
 def test_windows_compare_the_count_looked_up_per_contact() -> None:
