@@ -11,8 +11,11 @@ documents, so that no transaction grows with the contact's history.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from app.store import event_types, jobs
+from app.store.chunks import in_chunks
+from app.store.client import Collection
 from app.store.contacts import object_id, to_contact
 from app.store.database import Store
 
@@ -53,32 +56,21 @@ async def begin(store: Store, *, workspace_id: str, contact_id: str, now: dateti
     return True
 
 
-async def _delete_chunk(
-    store: Store, collection: str, *, workspace_id: str, contact_id: str, limit: int
-) -> int:
-    coll = store.collection(collection)
-    docs = await coll.find(
-        {"workspace_id": workspace_id, "contact_id": object_id(contact_id)},
-        projection={"_id": 1},
-        limit=limit,
-    )
-    if not docs:
-        return 0
-    await coll.delete_many({"workspace_id": workspace_id, "_id": {"$in": [d["_id"] for d in docs]}})
-    return len(docs)
-
-
 async def complete(store: Store, *, workspace_id: str, contact_id: str) -> int:
     """Step 2: the raw events and messages, a chunk at a time; the number of raw events."""
-    chunk = CHUNK
+
+    async def remove(coll: Collection, ids: list[Any]) -> None:
+        await coll.delete_many({"workspace_id": workspace_id, "_id": {"$in": ids}})
+
     removed = {"events": 0, "messages": 0}
     for collection in removed:
-        while True:
-            n = await _delete_chunk(
-                store, collection, workspace_id=workspace_id, contact_id=contact_id, limit=chunk
-            )
-            removed[collection] += n
-            if n < chunk:
-                break
+        removed[collection] = await in_chunks(
+            store,
+            collection,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            size=CHUNK,
+            step=remove,
+        )
     await jobs.remove(store, kind="delete", workspace_id=workspace_id, contact_id=contact_id)
     return removed["events"]

@@ -25,7 +25,8 @@ from app.domain.errors import UserError
 from app.domain.events import ContactDelta, SummaryDelta
 from app.domain.models import ContactRole, MessageStatus
 from app.store import jobs
-from app.store.client import Doc
+from app.store.chunks import in_chunks
+from app.store.client import Collection, Doc
 from app.store.contacts import UniqueFieldTaken, object_id, summary_update, to_contact
 from app.store.database import Store
 
@@ -223,34 +224,25 @@ async def _give_up_key(store: Store, *, workspace_id: str, doc: Doc) -> None:
     )
 
 
-async def _move_chunk(
-    store: Store, collection: str, *, workspace_id: str, plan: Plan, limit: int
-) -> int:
-    coll = store.collection(collection)
-    lead_oid = object_id(plan.lead_id)
-    docs = await coll.find(
-        {"workspace_id": workspace_id, "contact_id": lead_oid}, projection={"_id": 1}, limit=limit
-    )
-    if docs:
-        await coll.update_many(
-            {
-                "workspace_id": workspace_id,
-                "_id": {"$in": [doc["_id"] for doc in docs]},
-                "contact_id": lead_oid,
-            },
-            {"$set": {"contact_id": object_id(plan.into)}},
-        )
-    return len(docs)
-
-
 async def complete(store: Store, *, workspace_id: str, plan: Plan) -> None:
     """Steps 2 and 3: move the raw events and messages a chunk at a time, then finish."""
-    chunk = CHUNK
+    lead_oid = object_id(plan.lead_id)
+
+    async def move(coll: Collection, ids: list[Any]) -> None:
+        await coll.update_many(
+            {"workspace_id": workspace_id, "_id": {"$in": ids}, "contact_id": lead_oid},
+            {"$set": {"contact_id": object_id(plan.into)}},
+        )
+
     for collection in ("events", "messages"):
-        while await _move_chunk(
-            store, collection, workspace_id=workspace_id, plan=plan, limit=chunk
-        ) == chunk:  # fmt: skip
-            pass
+        await in_chunks(
+            store,
+            collection,
+            workspace_id=workspace_id,
+            contact_id=plan.lead_id,
+            size=CHUNK,
+            step=move,
+        )
     await store.in_transaction(lambda: _finish(store, workspace_id=workspace_id, plan=plan))
 
 
