@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from app.domain.errors import UserError
 from app.store import event_types as store_event_types
-from app.store import workspaces as store_workspaces
 from app.store.database import Store
 
 
@@ -22,8 +21,8 @@ async def check_names(
     store: Store, *, workspace_id: str, names: Iterable[str], cap: int
 ) -> NamesCheck:
     """Which names (first come, first served) would take the catalog past `cap` names. Run it
-    in the transaction that records the events, and `note_new_names` there if any new name is
-    recorded. Names the catalog holds are never refused."""
+    in the transaction that records the events, and `store.workspaces.note_new_event_names`
+    there if any new name is recorded. Names the catalog holds are never refused."""
     ordered = list(dict.fromkeys(names))
     if not ordered:
         return NamesCheck()
@@ -33,10 +32,6 @@ async def check_names(
         return NamesCheck()
     room = max(cap - await store_event_types.count_names(store, workspace_id=workspace_id), 0)
     return NamesCheck(new=set(new[:room]), refused=set(new[room:]))
-
-
-async def note_new_names(store: Store, *, workspace_id: str) -> None:
-    await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
 
 
 def too_many_names(cap: int) -> UserError:

@@ -25,12 +25,13 @@ from app.domain.models import Contact, Event, EventSummary, Workspace
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before
 from app.metrics import Metrics
-from app.services.event_names import check_names, note_new_names, too_many_names
+from app.services.event_names import check_names, too_many_names
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
 from app.store import events as store_events
 from app.store import idempotency as store_idempotency
+from app.store import workspaces as store_workspaces
 from app.store.database import Store
 
 
@@ -195,7 +196,7 @@ class Tracker:
             contact=next((e.contact_id for e in events.values()), ""),
         )
         if names.new & {event.name for event in counted.values()}:
-            await note_new_names(store, workspace_id=workspace_id)
+            await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
         for index, event in counted.items():
             contact = contacts[event.contact]
             batch.outcomes[index] = TrackOutcome(
