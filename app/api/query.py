@@ -16,6 +16,7 @@ from app.api.messages import Message, MessageConnection, MessageEdge, MessageRul
 from app.api.types import Contact, EventType, PageInfo, Workspace, request_error
 from app.api.workspaces import ApiKey
 from app.domain.errors import InvalidInput, RequestError
+from app.services.auth import named_contact
 from app.services.inbox import READABLE_CHANNEL, reader_problem
 
 
@@ -98,7 +99,7 @@ class Query:
                 key = contact.ref().key("contact")
             except InvalidInput as e:
                 raise request_error(e) from e
-            found = await ctx.contacts.get(key)
+            found = await named_contact(ctx.store, workspace_id=ctx.principal.workspace_id, key=key)
             if problem := reader_problem(ctx.principal, key, user_hash, found):
                 raise RequestError(problem.code, problem.message)
             if found is None or not (admin or status in (None, MessageStatus.SENT)):

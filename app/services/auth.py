@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from app.clock import Clock
 from app.domain.errors import RequestError, UserError
-from app.domain.models import ApiKey, ContactRole, KeyScope, Workspace
+from app.domain.models import ApiKey, Contact, ContactRole, KeyScope, Workspace
 from app.domain.refs import ContactKey, RefKind
 from app.settings import Settings
 from app.store import contacts as store_contacts
@@ -127,32 +127,20 @@ async def identity_problem(
 ) -> UserError | None:
     """Why a publishable key may not act as this contact, or None (admin keys may always).
 
-    With identity verification on, the userHash must cover the one identity the key acts as:
-    the userId or email of the ref; for an anonymousId, the user it now names (a lead
-    converted in place, or merged: its alias), else nothing for a lead; and a userId claimed
-    on top of that. One hash covers one identity, so a ref and a different claimed userId are
-    refused together."""
+    With identity verification on, the userHash must cover the one identity the key acts as
+    (`acting_identity`), and a userId claimed on top of that. One hash covers one identity, so
+    a ref and a different claimed userId are refused together."""
     if principal.is_admin:
         return None
-    if key.kind is RefKind.ID:
-        return UserError(
-            "FORBIDDEN_REF",
-            "A publishable key names its contact by userId, email or anonymousId.",
-            ("contact", "id"),
-        )
+    if problem := forbidden_ref(key):
+        return problem
     workspace = principal.workspace
     if not workspace.identity_verification:
         return None
-    identities: set[str] = set()
+    named = None
     if key.kind is RefKind.ANONYMOUS_ID:
-        # Whom a write by it reaches (mid-merge: the user, not the lead being merged).
-        named = await store_contacts.find_write_target(store, workspace_id=workspace.id, key=key)
-        if named is not None and named.role is ContactRole.USER:
-            identities.add(named.user_id or named.email or "")
-    else:
-        identities.add(key.value)
-    if claims_user_id is not None:
-        identities.add(claims_user_id)
+        named = await named_contact(store, workspace_id=workspace.id, key=key)
+    identities = {i for i in (acting_identity(key, named), claims_user_id) if i is not None}
     if not identities:
         return None  # a lead acting as itself
     [identity, *others] = identities
@@ -165,6 +153,34 @@ async def identity_problem(
         "hash covers one identity.",
         ("userHash",),
     )
+
+
+def forbidden_ref(key: ContactKey) -> UserError | None:
+    """A publishable key never names a contact by its server id (it would be guessable)."""
+    if key.kind is not RefKind.ID:
+        return None
+    return UserError(
+        "FORBIDDEN_REF",
+        "A publishable key names its contact by userId, email or anonymousId.",
+        ("contact", "id"),
+    )
+
+
+async def named_contact(store: Store, *, workspace_id: str, key: ContactKey) -> Contact | None:
+    """Whom a publishable key acts as, and reads as, through `key`: the contact a write by it
+    reaches (mid-merge: the user, not the lead being merged)."""
+    return await store_contacts.find_write_target(store, workspace_id=workspace_id, key=key)
+
+
+def acting_identity(key: ContactKey, named: Contact | None) -> str | None:
+    """The identity a hash must cover to act as `key` (`named`: the contact it names now): a
+    userId or email ref's own; for an anonymousId, the user it names (a lead converted in
+    place, or merged: its alias), else None (a lead, or nobody yet)."""
+    if key.kind is not RefKind.ANONYMOUS_ID:
+        return key.value
+    if named is not None and named.role is ContactRole.USER:
+        return named.user_id or named.email or ""
+    return None
 
 
 def hash_matches(secret: str, value: str, given_hash: str | None) -> bool:

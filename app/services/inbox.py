@@ -2,14 +2,15 @@
 
 The rules are the contract's: a lead (by anonymousId) reads its own; a user (by userId or
 email, or by the anonymousId of a lead merged into it) only with identity verification on and
-a valid userHash, so that knowing someone's userId is not enough to read their messages."""
+a valid userHash, so that knowing someone's userId is not enough to read their messages. Whom
+a ref names, and the identity its hash covers, are the writes' (`app/services/auth.py`)."""
 
 from __future__ import annotations
 
-from app.domain.errors import UserError
-from app.domain.models import Contact, ContactRole
-from app.domain.refs import ContactKey, RefKind
-from app.services.auth import Principal, hash_matches
+from app.domain.errors import RequestError, UserError
+from app.domain.models import Contact
+from app.domain.refs import ContactKey
+from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches
 
 # A publishable key reads these messages only.
 READABLE_CHANNEL = "IN_APP"
@@ -18,22 +19,15 @@ READABLE_CHANNEL = "IN_APP"
 def reader_problem(
     principal: Principal, key: ContactKey, given_hash: str | None, contact: Contact | None
 ) -> UserError | None:
-    """Why this key may not read the messages of the contact `key` names (`contact`, None when
-    nobody is named yet), or None. Admin keys may always."""
+    """Why this key may not read the messages of `contact`, whom `key` names now
+    (`auth.named_contact`; None when nobody is named yet), or None. Admin keys may always."""
     if principal.is_admin:
         return None
-    if key.kind is RefKind.ID:
-        return UserError(
-            "FORBIDDEN_REF",
-            "A publishable key names its contact by userId, email or anonymousId.",
-            ("contact", "id"),
-        )
-    if key.kind is RefKind.ANONYMOUS_ID:
-        if contact is None or contact.role is ContactRole.LEAD:
-            return None  # a visitor reading its own, or waiting for its first message
-        identity = contact.user_id or contact.email or ""  # as for writes (services/auth.py)
-    else:
-        identity = key.value
+    if problem := forbidden_ref(key):
+        return problem
+    identity = acting_identity(key, contact)
+    if identity is None:
+        return None  # a visitor reading its own, or waiting for its first message
     workspace = principal.workspace
     if not workspace.identity_verification:
         return UserError(
@@ -50,3 +44,23 @@ def reader_problem(
             ("userHash",),
         )
     return None
+
+
+class Reader:
+    """A subscription's right to read, checked again whenever the contact its ref names
+    changes (a lead merged into a user, a contact deleted and made anew): what the page may
+    read is decided for each contact, not once when it subscribed."""
+
+    def __init__(self, principal: Principal, key: ContactKey, given_hash: str | None) -> None:
+        self._principal, self._key, self._hash = principal, key, given_hash
+        self._checked = False
+        self.contact_id: str | None = None  # the contact last checked (None: nobody yet)
+
+    def check(self, contact: Contact | None) -> None:
+        """Raises the coded refusal when this key may not read `contact`'s messages."""
+        contact_id = contact.id if contact else None
+        if self._checked and contact_id == self.contact_id:
+            return
+        if problem := reader_problem(self._principal, self._key, self._hash, contact):
+            raise RequestError(problem.code, problem.message)
+        self._checked, self.contact_id = True, contact_id

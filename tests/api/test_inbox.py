@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from tests.api.test_keys import new_key, sign
 from tests.api.test_message_rules import create
 from tests.api.test_track_event import track
+from tests.faults import Faults
 from tests.helpers import GraphQL
 
 INBOX = """
@@ -112,3 +114,28 @@ async def test_the_identity_secret_is_readable_without_rotating_it(
     _, secret = await new_key(gql, "PUBLISHABLE")
     page = GraphQL(http, key=secret)
     assert await page.error_codes("{ workspace { identitySecret } }") == ["FORBIDDEN"]
+
+
+async def test_halfway_through_a_merge_a_leads_messages_are_read_as_its_users(
+    gql: GraphQL, http: httpx.AsyncClient, app: Starlette
+) -> None:
+    """Reads name the contact as writes do: from the merge's first step on, the lead's
+    anonymousId names the user, whose messages need identity verification and the hash."""
+    await thank_on(gql, "viewed-pricing")
+    _, secret = await new_key(gql, "PUBLISHABLE")
+    page = GraphQL(http, key=secret)
+    visitor = {"anonymousId": "visitor-1"}
+    await page_tracks(page, name="viewed-pricing", contact=visitor)
+    assert await inbox(page, contact=visitor) == ["After viewed-pricing"]
+    await track(gql, name="upgraded-plan", contact={"userId": "ada"})
+    answers: list[list[str]] = []
+
+    async def page_reads_meanwhile() -> None:
+        answers.append(await page.error_codes(INBOX, contact=visitor))
+
+    faults = Faults(app.state.services.store)
+    faults.before("events", "update", run=page_reads_meanwhile)  # the lead's events move
+    await gql.data(UPSERT, i={"ref": visitor, "userId": "ada"})
+    faults.restore()
+    assert answers == [["IDENTITY_VERIFICATION_REQUIRED"]]
+    assert await page.error_codes(INBOX, contact=visitor) == ["IDENTITY_VERIFICATION_REQUIRED"]
