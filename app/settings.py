@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     # How often a live event feed looks in MongoDB for events other instances tracked.
     event_feed_poll_seconds: float = Field(default=1, gt=0, le=60)
+    # Subscriptions one API key may hold open on one instance (a site's visitors share one
+    # publishable key); each in-app one looks in MongoDB every scheduler interval.
+    max_subscriptions_per_key: int = Field(default=10_000, ge=1)
     rate_limit_per_minute: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # A WebSocket must be acknowledged (connection_init with a valid key) within this long.

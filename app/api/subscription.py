@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -14,11 +15,11 @@ from app.api.messages import Message
 from app.api.types import Event, request_error
 from app.domain import models
 from app.domain.errors import InvalidInput, RequestError
-from app.domain.refs import ContactKey
 from app.messaging.broker import ref_topic
+from app.services.auth import named_contact
 from app.services.contacts import event_names
-from app.services.feed import live_events
-from app.services.inbox import READABLE_CHANNEL, reader_problem
+from app.services.feed import LOOK_BACK, forget, live_events
+from app.services.inbox import READABLE_CHANNEL, Reader
 
 
 @strawberry.type
@@ -27,7 +28,8 @@ class Subscription:
         description="In-app delivery: the contact's in-app messages as they become SENT. Sent "
         "on this instance: at once; on another: within TALLY_SCHEDULER_INTERVAL_SECONDS. A "
         "contact not seen yet is waited for; a lead's subscription goes on after the lead is "
-        "merged into a user. Publishable keys: see Query.messages."
+        "merged into a user where the key may read that user's messages (Query.messages), "
+        "and ends with the coded refusal otherwise."
     )
     async def messages(
         self, info: Info, contact: ContactRef, user_hash: str | None = None
@@ -37,23 +39,39 @@ class Subscription:
             key = contact.ref().key("contact")
         except InvalidInput as e:
             raise request_error(e) from e
-        since, seen = ctx.clock.now(), set[str]()
+        workspace_id, reader = ctx.principal.workspace_id, Reader(ctx.principal, key, user_hash)
+        loop, interval = asyncio.get_running_loop(), ctx.settings.scheduler_interval_seconds
+        start = last_look = ctx.clock.now()
+        next_look = loop.time() + interval
+        seen: dict[str, datetime] = {}  # delivered messages a look may return again: id -> sent
         # Listening before the first look at the store: what is sent meanwhile is queued.
-        with ctx.broker.listen(ctx.principal.workspace_id, ref_topic(key)) as queue:
-            found = await ctx.contacts.get(key)
-            if problem := reader_problem(ctx.principal, key, user_hash, found):
-                raise RequestError(problem.code, problem.message)
+        with (
+            ctx.broker.hold(ctx.principal.key.id, most=ctx.settings.max_subscriptions_per_key),
+            ctx.broker.listen(workspace_id, ref_topic(key)) as queue,
+        ):
+            reader.check(await named_contact(ctx.store, workspace_id=workspace_id, key=key))
             while True:
-                try:
-                    fresh = [
-                        await asyncio.wait_for(queue.get(), ctx.settings.scheduler_interval_seconds)
-                    ]
-                except TimeoutError:  # what other instances sent meanwhile
-                    fresh = await _sent_since(info, key, since)
+                fresh: list[models.Message] = []
+                with contextlib.suppress(TimeoutError):
+                    fresh.append(await asyncio.wait_for(queue.get(), next_look - loop.time()))
+                if loop.time() >= next_look:  # what other instances sent meanwhile
+                    since = max(start, last_look - LOOK_BACK)
+                    last_look = ctx.clock.now()
+                    forget(seen, before=since)
+                    named = await named_contact(ctx.store, workspace_id=workspace_id, key=key)
+                    reader.check(named)
+                    if named is not None:  # nobody yet: one lookup a look, no more
+                        fresh += await _sent_since(info, named.id, since)
+                    next_look = loop.time() + interval
                 for message in fresh:
-                    if message.id not in seen:
-                        seen.add(message.id)
-                        yield Message(model=message)
+                    if message.contact_id != reader.contact_id:  # the ref names someone else
+                        reader.check(
+                            await named_contact(ctx.store, workspace_id=workspace_id, key=key)
+                        )
+                    if message.contact_id != reader.contact_id or message.id in seen:
+                        continue
+                    seen[message.id] = message.sent_at or start
+                    yield Message(model=message)
 
     @strawberry.subscription(
         description="Live feed of the events tracked from now on: on this instance at once; "
@@ -67,26 +85,22 @@ class Subscription:
         if not ctx.principal.is_admin:
             raise RequestError("FORBIDDEN", "The live event feed needs an admin key.")
         wanted = event_names(names)
-        async for event in live_events(
-            store=ctx.store,
-            broker=ctx.broker,
-            clock=ctx.clock,
-            workspace_id=ctx.principal.workspace_id,
-            names=None if wanted is None else frozenset(wanted),
-            poll_seconds=ctx.settings.event_feed_poll_seconds,
-        ):
-            yield Event(model=event)
+        with ctx.broker.hold(ctx.principal.key.id, most=ctx.settings.max_subscriptions_per_key):
+            async for event in live_events(
+                store=ctx.store,
+                broker=ctx.broker,
+                clock=ctx.clock,
+                workspace_id=ctx.principal.workspace_id,
+                names=None if wanted is None else frozenset(wanted),
+                poll_seconds=ctx.settings.event_feed_poll_seconds,
+            ):
+                yield Event(model=event)
 
 
-async def _sent_since(info: Info, key: ContactKey, since: datetime) -> list[models.Message]:
-    """The in-app messages sent since `since` to whoever `key` names now (after a merge: the
-    user that took the lead's anonymousId), oldest first."""
-    ctx = info.context
-    found = await ctx.contacts.get(key)
-    if found is None:
-        return []
-    page = await ctx.messenger.page(
-        contact_id=found.id, rule_id=None, status=models.MessageStatus.SENT, first=20,
+async def _sent_since(info: Info, contact_id: str, since: datetime) -> list[models.Message]:
+    """The contact's in-app messages sent since `since`, oldest first."""
+    page = await info.context.messenger.page(
+        contact_id=contact_id, rule_id=None, status=models.MessageStatus.SENT, first=20,
         after=None, channel=READABLE_CHANNEL,
     )  # fmt: skip
     return [m for m, _ in reversed(page.items) if m.sent_at and m.sent_at >= since]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from app.domain.errors import RequestError
 from app.domain.models import Contact, Message
 from app.domain.refs import ContactKey, keys_of
 
@@ -20,6 +21,25 @@ QUEUE_SIZE = 100
 class Broker:
     def __init__(self) -> None:
         self._queues: dict[tuple[str, str], set[asyncio.Queue[Any]]] = {}
+        self._held: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, holder: str, *, most: int) -> Iterator[None]:
+        """One subscription open on this instance for `holder` (an API key's id), refused
+        past `most` of them: each polls the store, so an open one has a cost."""
+        if self._held.get(holder, 0) >= most:
+            raise RequestError(
+                "TOO_MANY_SUBSCRIPTIONS",
+                f"This API key has {most} subscriptions open on this instance "
+                "(TALLY_MAX_SUBSCRIPTIONS_PER_KEY); end one first.",
+            )
+        self._held[holder] = self._held.get(holder, 0) + 1
+        try:
+            yield
+        finally:
+            self._held[holder] -= 1
+            if not self._held[holder]:
+                del self._held[holder]
 
     @contextmanager
     def listen(self, workspace_id: str, topic: str) -> Iterator[asyncio.Queue[Any]]:

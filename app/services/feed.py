@@ -54,7 +54,7 @@ async def live_events(
             if loop.time() >= next_look:
                 since = max(start, last_look - LOOK_BACK)
                 last_look = clock.now()
-                _forget(seen, before=since)
+                forget(seen, before=since)
                 fresh += await store_events.received_since(
                     store, workspace_id=workspace_id, since=since, names=names, limit=PER_LOOK
                 )
@@ -66,10 +66,10 @@ async def live_events(
                 yield event
 
 
-def _forget(seen: dict[str, datetime], *, before: datetime) -> None:
-    """Drop what this look and the later ones cannot return (received before this look's
-    start); past _MAX_SEEN, the oldest heard (a look may then repeat one of them: only under a
-    flood of events)."""
+def forget(seen: dict[str, datetime], *, before: datetime) -> None:
+    """Drop what this look and the later ones cannot return (`seen`: id -> when received or
+    sent, before this look's start); past _MAX_SEEN, the oldest heard (a look may then repeat
+    one of them: only under a flood)."""
     for event_id, received_at in list(seen.items()):
         if received_at < before:
             del seen[event_id]

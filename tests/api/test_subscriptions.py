@@ -12,6 +12,7 @@ from app.clock import ManualClock
 from app.messaging.broker import Broker
 from app.server import create_app
 from app.settings import Settings
+from tests.api.test_keys import sign
 from tests.helpers import ADMIN_KEY
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -19,6 +20,8 @@ RULE = """
 mutation { createMessageRule(input: {name: "Thanks", trigger: {kind: EVENT, eventName: "upgraded-plan"},
   content: {channel: IN_APP, body: "Thanks {{contact.userId}}!"}}) { userErrors { code } } }
 """
+MERGE_V1 = 'mutation { upsertContact(input: {ref: {anonymousId: "v1"}, userId: "ada"}) { userErrors { code } } }'
+VERIFY = "mutation { updateWorkspace(identityVerification: true) { identitySecret } }"
 TRACK = 'mutation { trackEvent(input: {name: "upgraded-plan", contact: {userId: "ada"}}) { duplicate } }'
 
 
@@ -170,25 +173,56 @@ def ws_next_is_complete(query: str) -> bool:
     return "nope" not in query and "$r" not in query and "eventTracked" not in query
 
 
-def test_a_visitors_page_waits_for_its_first_message_and_keeps_it_after_sign_up(
+def test_a_visitors_page_waits_for_its_first_message_and_keeps_it_after_sign_up_with_the_hash(
     settings: Settings, clock: ManualClock
 ) -> None:
     with TestClient(create_app(settings, clock=clock)) as client:
         post(client, RULE.replace("upgraded-plan", "viewed-pricing"))
         post(client, RULE)
+        identity = post(client, VERIFY)["data"]["updateWorkspace"]["identitySecret"]
         page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-            # Subscribed before the visitor's first event: nobody has that anonymousId yet.
+            # Subscribed before the visitor's first event: nobody has that anonymousId yet. The
+            # page knows whom it signs in as: the hash is not needed yet, and kept for later.
             subscribe(
-                ws, 'subscription { messages(contact: {anonymousId: "v1"}) { body } }', init=page
+                ws,
+                'subscription { messages(contact: {anonymousId: "v1"}, '
+                f'userHash: "{sign(identity, "ada")}") {{ body }} }}',
+                init=page,
             )
             post(client, 'mutation { trackEvent(input: {name: "viewed-pricing", contact: {anonymousId: "v1"}}) { duplicate } }')  # fmt: skip
             assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks !"}
             # The visitor signs up as ada, who exists already: the lead is merged into her.
             post(client, 'mutation { upsertContact(input: {ref: {userId: "ada"}}) { userErrors { code } } }')  # fmt: skip
-            post(client, 'mutation { upsertContact(input: {ref: {anonymousId: "v1"}, userId: "ada"}) { userErrors { code } } }')  # fmt: skip
+            post(client, MERGE_V1)
             post(client, TRACK)
             assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks ada!"}
+
+
+def test_a_leads_subscription_ends_when_the_lead_becomes_a_user_it_may_not_read(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """A page cannot read a user's messages by subscribing as a lead and merging that lead into
+    the user (a publishable key may, without identity verification): the subscription ends."""
+    with TestClient(create_app(settings, clock=clock)) as client:
+        post(client, RULE)
+        post(client, 'mutation { upsertContact(input: {ref: {userId: "ada"}}) { userErrors { code } } }')  # fmt: skip
+        key = new_publishable_key(client)
+        page = {"Authorization": f"Bearer {key}"}
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(
+                ws, 'subscription { messages(contact: {anonymousId: "evil"}) { body } }', init=page
+            )
+            merged = client.post(
+                "/graphql",
+                json={"query": MERGE_V1.replace("v1", "evil")},
+                headers=page,
+            ).json()
+            assert merged["data"]["upsertContact"]["userErrors"] == []
+            post(client, TRACK)  # ada's message, with her userId in its body
+            error = first_error(ws)
+            assert error["extensions"]["code"] == "IDENTITY_VERIFICATION_REQUIRED", error
+            assert ws.receive_json()["type"] == "complete"
 
 
 def test_a_message_sent_by_another_instance_reaches_a_merged_leads_subscription(
@@ -211,6 +245,31 @@ def test_a_message_sent_by_another_instance_reaches_a_merged_leads_subscription(
             assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks ada!"}
 
 
+def test_a_leads_subscription_polling_the_store_ends_when_the_lead_becomes_a_user(
+    settings: Settings, clock: ManualClock
+) -> None:
+    polling = settings.model_copy(update={"scheduler_interval_seconds": 0.05})
+    app = create_app(polling, clock=clock)
+    with TestClient(app) as client:
+        post(client, RULE)
+        post(client, 'mutation { upsertContact(input: {ref: {userId: "ada"}}) { userErrors { code } } }')  # fmt: skip
+        identity = post(client, VERIFY)["data"]["updateWorkspace"]["identitySecret"]
+        page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(
+                ws,
+                'subscription { messages(contact: {anonymousId: "v1"}, '
+                f'userHash: "{sign(identity, "bob")}") {{ body }} }}',
+                init=page,
+            )
+            app.state.services.broker = Broker()  # as if another instance did what follows
+            post(client, MERGE_V1)
+            post(client, TRACK)
+            error = first_error(ws)
+            assert error["extensions"]["code"] == "INVALID_USER_HASH", error
+            assert ws.receive_json()["type"] == "complete"
+
+
 def test_past_the_subscriptions_limit_the_error_is_coded(
     settings: Settings, clock: ManualClock
 ) -> None:
@@ -226,3 +285,40 @@ def test_past_the_subscriptions_limit_the_error_is_coded(
         refused = ws.receive_json()
         assert refused["id"] == "100"
         assert refused["payload"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+
+
+def test_a_key_holds_at_most_so_many_subscriptions_open_on_an_instance(
+    settings: Settings, clock: ManualClock
+) -> None:
+    capped = settings.model_copy(update={"max_subscriptions_per_key": 1})
+    with TestClient(create_app(capped, clock=clock)) as client:
+        post(client, RULE.replace("upgraded-plan", "viewed-pricing"))
+        page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
+        visit = 'mutation { trackEvent(input: {name: "viewed-pricing", contact: {anonymousId: "V"}}) { duplicate } }'
+        inbox = 'subscription { messages(contact: {anonymousId: "V"}) { body } }'
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(ws, inbox.replace("V", "v1"), init=page)
+            post(client, visit.replace("V", "v1"))
+            assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks !"}
+            # The same key on another socket: refused while the first is open.
+            with client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"]
+            ) as other:
+                subscribe(other, inbox.replace("V", "v2"), init=page)
+                post(client, visit.replace("V", "v2"))  # an open one would hear its message
+                assert first_error(other)["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+                assert other.receive_json()["type"] == "complete"
+            # Another key is not limited by this one's.
+            with client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"]
+            ) as admin:
+                subscribe(admin, "subscription { eventTracked { name } }", init=AUTH)
+                post(client, visit.replace("V", "v3"))
+                assert admin.receive_json()["payload"]["data"]["eventTracked"] == {
+                    "name": "viewed-pricing"
+                }
+        # The first socket closed: its subscription no longer counts.
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(ws, inbox.replace("V", "v4"), init=page)
+            post(client, visit.replace("V", "v4"))
+            assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks !"}
