@@ -1,4 +1,5 @@
-"""What a contact's own page may read with a publishable key: its sent in-app messages.
+"""What a contact's own page may read with a publishable key: its sent in-app messages; and
+the in-app messages a subscription receives as they are sent (`live_messages`).
 
 The rules are the contract's: a lead (by anonymousId) reads its own; a user (by userId or
 email, or by the anonymousId of a lead merged into it) only with identity verification on and
@@ -7,10 +8,20 @@ a ref names, and the identity its hash covers, are the writes' (`app/services/au
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from app.clock import Clock
 from app.domain.errors import RequestError, UserError
-from app.domain.models import Contact
+from app.domain.models import Contact, Message, MessageStatus
 from app.domain.refs import ContactKey
-from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches
+from app.messaging.broker import Broker, ref_topic
+from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches, named_contact
+from app.services.feed import LOOK_BACK, forget
+from app.services.messaging import Messenger
+from app.store.client import Store
 
 # A publishable key reads these messages only.
 READABLE_CHANNEL = "IN_APP"
@@ -53,6 +64,7 @@ class Reader:
 
     def __init__(self, principal: Principal, key: ContactKey, given_hash: str | None) -> None:
         self._principal, self._key, self._hash = principal, key, given_hash
+        self.workspace_id = principal.workspace_id
         self._checked = False
         self.contact_id: str | None = None  # the contact last checked (None: nobody yet)
 
@@ -64,3 +76,58 @@ class Reader:
         if problem := reader_problem(self._principal, self._key, self._hash, contact):
             raise RequestError(problem.code, problem.message)
         self._checked, self.contact_id = True, contact_id
+
+
+async def live_messages(
+    *,
+    store: Store,
+    broker: Broker,
+    clock: Clock,
+    messenger: Messenger,
+    reader: Reader,
+    key: ContactKey,
+    poll_seconds: float,
+) -> AsyncIterator[Message]:
+    """The in-app messages sent from now on to whom `key` names (a contact not seen yet is
+    waited for), as long as `reader` may read them.
+
+    Sent by this instance: through the broker at once. Every `poll_seconds` a look in the store
+    finds what other instances sent since the look before (less LOOK_BACK, as the event feed):
+    one contact lookup, and one page of its messages only when the ref names someone. Messages
+    are heard once; the ids kept for that are those a later look may return again."""
+    loop, workspace_id = asyncio.get_running_loop(), reader.workspace_id
+    start = last_look = clock.now()
+    next_look = loop.time() + poll_seconds
+    seen: dict[str, datetime] = {}  # delivered messages a look may return again: id -> sent
+    # Listening before the first look at the store: what is sent meanwhile is queued.
+    with broker.listen(workspace_id, ref_topic(key)) as queue:
+        reader.check(await named_contact(store, workspace_id=workspace_id, key=key))
+        while True:
+            fresh: list[Message] = []
+            with contextlib.suppress(TimeoutError):
+                fresh.append(await asyncio.wait_for(queue.get(), next_look - loop.time()))
+            if loop.time() >= next_look:
+                since = max(start, last_look - LOOK_BACK)
+                last_look = clock.now()
+                forget(seen, before=since)
+                named = await named_contact(store, workspace_id=workspace_id, key=key)
+                reader.check(named)
+                if named is not None:
+                    fresh += await _sent_since(messenger, named.id, since)
+                next_look = loop.time() + poll_seconds
+            for message in fresh:
+                if message.contact_id != reader.contact_id:  # the ref may name someone else now
+                    reader.check(await named_contact(store, workspace_id=workspace_id, key=key))
+                if message.contact_id != reader.contact_id or message.id in seen:
+                    continue
+                seen[message.id] = message.sent_at or start
+                yield message
+
+
+async def _sent_since(messenger: Messenger, contact_id: str, since: datetime) -> list[Message]:
+    """The contact's in-app messages sent since `since`, oldest first."""
+    page = await messenger.page(
+        contact_id=contact_id, rule_id=None, status=MessageStatus.SENT, first=20, after=None,
+        channel=READABLE_CHANNEL,
+    )  # fmt: skip
+    return [m for m, _ in reversed(page.items) if m.sent_at and m.sent_at >= since]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from app.messaging.broker import Broker
 from app.server import create_app
 from app.settings import Settings
 from tests.api.test_keys import sign
+from tests.faults import Faults
 from tests.helpers import ADMIN_KEY
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -322,3 +324,30 @@ def test_a_key_holds_at_most_so_many_subscriptions_open_on_an_instance(
             subscribe(ws, inbox.replace("V", "v4"), init=page)
             post(client, visit.replace("V", "v4"))
             assert ws.receive_json()["payload"]["data"]["messages"] == {"body": "Thanks !"}
+
+
+def test_a_subscription_waiting_for_an_unseen_contact_only_looks_it_up(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """What an open subscription costs the store while nobody has its anonymousId: one
+    contact lookup a look, and no query for messages."""
+    polling = settings.model_copy(update={"scheduler_interval_seconds": 0.01})
+    app = create_app(polling, clock=clock)
+    with TestClient(app) as client:
+        page = {"Authorization": f"Bearer {new_publishable_key(client)}"}
+        faults = Faults(app.state.services.store)
+        looked_twice = threading.Event()
+
+        async def third_lookup() -> None:
+            looked_twice.set()
+
+        # The subscription's first check, then two looks.
+        faults.before("contacts", "find", nth=3, run=third_lookup)
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            subscribe(
+                ws, 'subscription { messages(contact: {anonymousId: "later"}) { body } }', init=page
+            )
+            assert looked_twice.wait(timeout=60)  # a bound for a broken build, not a timing
+        faults.restore()
+        assert ("contacts", "find") in faults.commands
+        assert [c for c in faults.commands if c[0] == "messages"] == []
