@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.clock import Clock
 from app.domain.models import Event
@@ -37,10 +38,7 @@ async def live_events(
     poll_seconds: float,
 ) -> AsyncIterator[Event]:
     """The events of the workspace (of these names) received from now on, as they come."""
-    loop = asyncio.get_running_loop()
-    start = last_look = clock.now()
-    next_look = loop.time() + poll_seconds
-    seen: dict[str, datetime] = {}  # heard events that a look may return again: id -> received
+    looks = Looks(clock=clock, poll_seconds=poll_seconds)
     with broker.listen(workspace_id, EVENTS_TOPIC) as queue:
         while True:
             if not store.shared:  # one process: the broker hears everything
@@ -48,25 +46,54 @@ async def live_events(
                 if names is None or event.name in names:
                     yield event
                 continue
-            fresh: list[Event] = []
-            with contextlib.suppress(TimeoutError):
-                fresh.append(await asyncio.wait_for(queue.get(), next_look - loop.time()))
-            if loop.time() >= next_look:
-                since = max(start, last_look - LOOK_BACK)
-                last_look = clock.now()
-                forget(seen, before=since)
+            fresh: list[Event] = await looks.heard(queue)
+            if (since := looks.due()) is not None:
                 fresh += await store_events.received_since(
                     store, workspace_id=workspace_id, since=since, names=names, limit=PER_LOOK
                 )
-                next_look = loop.time() + poll_seconds
             for event in fresh:
-                if event.id in seen or (names is not None and event.name not in names):
-                    continue
-                seen[event.id] = event.received_at
-                yield event
+                wanted = names is None or event.name in names
+                if wanted and looks.first_time(event.id, event.received_at):
+                    yield event
 
 
-def forget(seen: dict[str, datetime], *, before: datetime) -> None:
+class Looks:
+    """When a subscription that also hears the broker looks in the store, and since when: every
+    `poll_seconds`, from the previous look less LOOK_BACK (never before the subscription began);
+    and what it delivered, kept only as long as a look may return it again."""
+
+    def __init__(self, *, clock: Clock, poll_seconds: float) -> None:
+        self._clock, self._every = clock, poll_seconds
+        self._loop = asyncio.get_running_loop()
+        self.start = self._last = clock.now()
+        self._next = self._loop.time() + poll_seconds
+        self._seen: dict[str, datetime] = {}  # id -> received or sent
+
+    async def heard(self, queue: asyncio.Queue[Any]) -> list[Any]:
+        """What the broker brings before the next look is due (one item at most)."""
+        with contextlib.suppress(TimeoutError):
+            return [await asyncio.wait_for(queue.get(), self._next - self._loop.time())]
+        return []
+
+    def due(self) -> datetime | None:
+        """When a look is due now: its lower bound (the next one is due in `poll_seconds`)."""
+        if self._loop.time() < self._next:
+            return None
+        since = max(self.start, self._last - LOOK_BACK)
+        self._last = self._clock.now()
+        self._next = self._loop.time() + self._every
+        _forget(self._seen, before=since)
+        return since
+
+    def first_time(self, item_id: str, at: datetime) -> bool:
+        """Whether this item was not delivered yet (it is from now on)."""
+        if item_id in self._seen:
+            return False
+        self._seen[item_id] = at
+        return True
+
+
+def _forget(seen: dict[str, datetime], *, before: datetime) -> None:
     """Drop what this look and the later ones cannot return (`seen`: id -> when received or
     sent, before this look's start); past _MAX_SEEN, the oldest heard (a look may then repeat
     one of them: only under a flood)."""

@@ -8,8 +8,6 @@ a ref names, and the identity its hash covers, are the writes' (`app/services/au
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -19,7 +17,7 @@ from app.domain.models import Contact, Message, MessageStatus
 from app.domain.refs import ContactKey
 from app.messaging.broker import Broker, ref_topic
 from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches, named_contact
-from app.services.feed import LOOK_BACK, forget
+from app.services.feed import Looks
 from app.services.messaging import Messenger
 from app.store.client import Store
 
@@ -95,33 +93,24 @@ async def live_messages(
     finds what other instances sent since the look before (less LOOK_BACK, as the event feed):
     one contact lookup, and one page of its messages only when the ref names someone. Messages
     are heard once; the ids kept for that are those a later look may return again."""
-    loop, workspace_id = asyncio.get_running_loop(), reader.workspace_id
-    start = last_look = clock.now()
-    next_look = loop.time() + poll_seconds
-    seen: dict[str, datetime] = {}  # delivered messages a look may return again: id -> sent
+    workspace_id, looks = reader.workspace_id, Looks(clock=clock, poll_seconds=poll_seconds)
     # Listening before the first look at the store: what is sent meanwhile is queued.
     with broker.listen(workspace_id, ref_topic(key)) as queue:
         reader.check(await named_contact(store, workspace_id=workspace_id, key=key))
         while True:
-            fresh: list[Message] = []
-            with contextlib.suppress(TimeoutError):
-                fresh.append(await asyncio.wait_for(queue.get(), next_look - loop.time()))
-            if loop.time() >= next_look:
-                since = max(start, last_look - LOOK_BACK)
-                last_look = clock.now()
-                forget(seen, before=since)
+            fresh: list[Message] = await looks.heard(queue)
+            if (since := looks.due()) is not None:
                 named = await named_contact(store, workspace_id=workspace_id, key=key)
                 reader.check(named)
                 if named is not None:
                     fresh += await _sent_since(messenger, named.id, since)
-                next_look = loop.time() + poll_seconds
             for message in fresh:
                 if message.contact_id != reader.contact_id:  # the ref may name someone else now
                     reader.check(await named_contact(store, workspace_id=workspace_id, key=key))
-                if message.contact_id != reader.contact_id or message.id in seen:
-                    continue
-                seen[message.id] = message.sent_at or start
-                yield message
+                if message.contact_id == reader.contact_id and looks.first_time(
+                    message.id, message.sent_at or looks.start
+                ):
+                    yield message
 
 
 async def _sent_since(messenger: Messenger, contact_id: str, since: datetime) -> list[Message]:
