@@ -139,3 +139,19 @@ async def test_halfway_through_a_merge_a_leads_messages_are_read_as_its_users(
     faults.restore()
     assert answers == [["IDENTITY_VERIFICATION_REQUIRED"]]
     assert await page.error_codes(INBOX, contact=visitor) == ["IDENTITY_VERIFICATION_REQUIRED"]
+
+
+async def test_a_page_cannot_list_a_users_messages_by_merging_its_lead_into_them(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    await thank_on(gql, "upgraded-plan")
+    await track(gql, name="upgraded-plan", contact={"userId": "ada"})
+    _, secret = await new_key(gql, "PUBLISHABLE")
+    page = GraphQL(http, key=secret)
+    evil = {"anonymousId": "evil"}
+    assert await inbox(page, contact=evil) == []
+    # Without identity verification a publishable key may convert a lead into any userId.
+    assert (await page.data(UPSERT, i={"ref": evil, "userId": "ada"}))["upsertContact"][
+        "userErrors"
+    ] == []
+    assert await page.error_codes(INBOX, contact=evil) == ["IDENTITY_VERIFICATION_REQUIRED"]
