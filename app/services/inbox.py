@@ -19,7 +19,7 @@ from app.messaging.broker import Broker, ref_topic
 from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches, named_contact
 from app.services.feed import Looks
 from app.services.messaging import Messenger
-from app.store.client import Store
+from app.store.database import Store
 
 # A publishable key reads these messages only.
 READABLE_CHANNEL = "IN_APP"
