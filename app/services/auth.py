@@ -146,6 +146,10 @@ async def identity_problem(
     [identity, *others] = identities
     if not others and hash_matches(workspace.identity_secret, identity, given_hash):
         return None
+    return invalid_user_hash()
+
+
+def invalid_user_hash() -> UserError:
     return UserError(
         "INVALID_USER_HASH",
         "Identity verification is on: userHash is the hex HMAC-SHA256 of the userId (or "

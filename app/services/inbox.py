@@ -16,7 +16,14 @@ from app.domain.errors import RequestError, UserError
 from app.domain.models import Contact, Message, MessageStatus
 from app.domain.refs import ContactKey
 from app.messaging.broker import Broker, ref_topic
-from app.services.auth import Principal, acting_identity, forbidden_ref, hash_matches, named_contact
+from app.services.auth import (
+    Principal,
+    acting_identity,
+    forbidden_ref,
+    hash_matches,
+    invalid_user_hash,
+    named_contact,
+)
 from app.services.feed import Looks
 from app.services.messaging import Messenger
 from app.store.database import Store
@@ -46,12 +53,7 @@ def reader_problem(
             ("userHash",),
         )
     if not hash_matches(workspace.identity_secret, identity, given_hash):
-        return UserError(
-            "INVALID_USER_HASH",
-            "userHash is the hex HMAC-SHA256 of the user's userId (or email) keyed with the "
-            "workspace's identity secret.",
-            ("userHash",),
-        )
+        return invalid_user_hash()
     return None
 
 
