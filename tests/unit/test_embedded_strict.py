@@ -125,6 +125,20 @@ async def test_an_update_past_16_mib_is_refused_and_rolled_back() -> None:
     assert bulk.value.details["writeErrors"][0]["code"] == 17419
 
 
+async def test_an_update_past_16_mib_is_refused_on_a_collection_with_a_unique_index() -> None:
+    # mongomock-motor rewrites errors of the unique check into E11000 on such collections: a
+    # size refusal must not pass for a duplicate key (a caller would retry, or say EMAIL_TAKEN).
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("k", 1)], unique=True)
+    await things.insert_one({"_id": 1, "k": "a", "a": BIG})
+    with pytest.raises(WriteError) as refused:
+        await things.update_one({"_id": 1}, {"$set": {"b": BIG}})
+    assert refused.value.code == 17419
+    with pytest.raises(DocumentTooLarge):
+        await things.insert_one({"k": "b", "a": BIG, "b": BIG})
+    assert await things.count_documents({}) == 1
+
+
 async def test_an_insert_past_16_mib_is_refused() -> None:
     things = embedded_client()["t"]["things"]
     with pytest.raises(DocumentTooLarge):

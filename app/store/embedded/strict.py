@@ -24,6 +24,7 @@ from bson import BSON, Decimal128, Int64
 from mongomock import DuplicateKeyError, filtering
 from mongomock.collection import Collection
 from mongomock.command_cursor import CommandCursor
+from mongomock_motor import patches as motor_patches
 from pymongo.errors import DocumentTooLarge, OperationFailure, WriteError
 
 MAX_BSON_SIZE = 16 * 1024 * 1024
@@ -222,8 +223,23 @@ def _checked_aggregate(original: Callable[..., Any]) -> Callable[..., Any]:
     return aggregate
 
 
+def _passing_too_large(original: Callable[..., Any]) -> Callable[..., Any]:
+    """mongomock-motor turns any DuplicateKeyError from the unique check of a collection with a
+    unique index into a plain E11000 (finding the document just written): a 16 MiB refusal
+    must reach `_checked_update` / `_checked_insert` as itself."""
+
+    def provide_error_details(collection: Any, data: Any, exception: Exception) -> Exception:
+        if isinstance(exception, _TooLarge):
+            return exception
+        result: Exception = original(collection, data, exception)
+        return result
+
+    return provide_error_details
+
+
 def install() -> None:
     """Make mongomock's classes strict (once, from `embedded_client`, after the speed-ups)."""
+    motor_patches._provide_error_details = _passing_too_large(motor_patches._provide_error_details)
     for module in (filtering, mongomock.collection, mongomock.database):
         setattr(module, "filter_applies", filter_applies)  # noqa: B010
     Collection._ensure_uniques = _checked_uniques(Collection._ensure_uniques)  # type: ignore[method-assign]
