@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # in it): distinct event names per workspace, custom attributes and aliases per contact,
     # AUDIENCE rules per workspace (each may add its id to a contact's `audience_done`).
     max_event_names: int = Field(default=1000, ge=1, le=10_000)
+    # Distinct metadata keys one event name may have had (each an entry in its catalog). With
+    # the names' cap it bounds `eventTypes { metadataKeys }`: 1,000 + 1,000 x 40 nodes by default,
+    # within the default cost limit.
+    max_metadata_keys_per_name: int = Field(default=40, ge=1, le=1000)
     max_contact_attributes: int = Field(default=200, ge=1, le=2000)
     max_contact_aliases: int = Field(default=100, ge=1, le=1000)
     max_audience_rules: int = Field(default=100, ge=1, le=1000)

@@ -43,6 +43,9 @@ class Limits:
             "results": settings.max_batch_size,
             "metadata": settings.max_metadata_keys,
             "userErrors": 10,
+            "eventSummaries": settings.max_event_names,
+            "eventTypes": settings.max_event_names,
+            "metadataKeys": settings.max_metadata_keys_per_name,
         }
         return cls(
             depth=settings.max_query_depth,

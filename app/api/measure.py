@@ -190,7 +190,11 @@ class _Walk:
             return None
         if parent is not None and parent.name.endswith("Connection"):
             return None  # the connection's page, counted on the connection
-        return self.bounds.lists.get(node.name.value, self.bounds.page)
+        bound = self.bounds.lists.get(node.name.value, self.bounds.page)
+        names = self.argument(node, "names") if "names" in definition.args else None
+        if isinstance(names, list | tuple):
+            return min(len(names), bound)  # at most one item per name asked for
+        return bound
 
     def argument(self, node: FieldNode, name: str) -> object:
         for argument in node.arguments or ():

@@ -25,7 +25,12 @@ from app.domain.models import Contact, Event, EventSummary, Workspace
 from app.domain.refs import ContactKey
 from app.domain.timestamps import days_before
 from app.metrics import Metrics
-from app.services.event_names import check_names, too_many_names
+from app.services.event_names import (
+    check_names,
+    new_metadata_keys,
+    too_many_metadata_keys,
+    too_many_names,
+)
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -132,11 +137,20 @@ class Tracker:
         names = await check_names(
             store, workspace_id=workspace_id, names=(e.name for e in batch.valid.values()), cap=cap
         )
+        key_cap = self._settings.max_metadata_keys_per_name
+        known_keys = names.keys  # grows with the keys this batch brings, first come first served
+        fresh_keys: dict[int, list[str]] = {}
         valid: dict[int, ValidEvent] = {}
         for index, event in batch.valid.items():
+            known = known_keys.setdefault(event.name, set())
+            fresh = new_metadata_keys(known, event.metadata, cap=key_cap)
             if event.name in names.refused:
                 batch.outcomes[index] = TrackOutcome(errors=[too_many_names(cap)])
+            elif fresh is None:
+                batch.outcomes[index] = TrackOutcome(errors=[too_many_metadata_keys(key_cap)])
             else:
+                known.update(fresh)
+                fresh_keys[index] = fresh
                 valid[index] = event
         claims: dict[str, str] = {}
         for index, event in valid.items():
@@ -194,6 +208,7 @@ class Tracker:
             ),
             now=now,
             contact=next((e.contact_id for e in events.values()), ""),
+            new_keys=_new_keys_by_name(counted, fresh_keys),
         )
         if names.new & {event.name for event in counted.values()}:
             await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
@@ -241,3 +256,14 @@ def _contact_not_found() -> UserError:
     return UserError(
         "CONTACT_NOT_FOUND", "No contact has this id in this workspace.", ("contact", "id")
     )
+
+
+def _new_keys_by_name(
+    counted: dict[int, ValidEvent], fresh_keys: dict[int, list[str]]
+) -> dict[str, list[str]]:
+    """The metadata keys each name gets for the first time from the events counted."""
+    new: dict[str, dict[str, None]] = {}
+    for index, event in counted.items():
+        if fresh_keys.get(index):
+            new.setdefault(event.name, {}).update(dict.fromkeys(fresh_keys[index]))
+    return {name: list(keys) for name, keys in new.items()}

@@ -55,9 +55,11 @@ async def record_event_types(
     deltas: dict[str, EventTypeDelta],
     now: datetime,
     contact: str,
+    new_keys: dict[str, list[str]] | None = None,
 ) -> None:
     """Add each delta to the shard of its name that `contact` hashes to; a name seen for the
-    first time gets its name document in the same transaction."""
+    first time gets its name document in the same transaction, and a name's document notes
+    the metadata keys it has not had before (`new_keys`, for the cap on them)."""
     if not deltas:
         return
     shard = zlib.crc32(contact.encode()) % SHARDS
@@ -74,17 +76,24 @@ async def record_event_types(
     else:
         upserts = [UpdateOne(query, update, upsert=True) for query, update in writes]
         created = [names[i] for i in await counts.bulk_upsert(upserts)]
-    # A new shard may be the name's first: make sure its name document exists (a no-op
-    # otherwise). At most SHARDS times per name, so steady traffic never writes it.
-    if created:
+    # A new shard may be the name's first: make sure its name document exists. The write is a
+    # real one ($inc), never a no-op, so that it conflicts with a deletion removing the name
+    # in a concurrent transaction (`forget_contact`): one of the two then runs again and sees
+    # the other. At most SHARDS times per name, and once per new metadata key, so steady
+    # traffic never writes the name document.
+    noted = new_keys or {}
+    updates: dict[str, dict[str, Any]] = {}
+    for name in created:
+        updates[name] = {"$setOnInsert": {"count": 0, "contact_count": 0}, "$inc": {"shards": 1}}
+    for name, keys in noted.items():
+        if keys:
+            update = updates.setdefault(name, {"$setOnInsert": {"count": 0, "contact_count": 0}})
+            update["$addToSet"] = {"known_keys": {"$each": keys}}
+    if updates:
         await store.collection("event_types").bulk_upsert(
             [
-                UpdateOne(
-                    {"workspace_id": workspace_id, "name": name},
-                    {"$setOnInsert": {"count": 0, "contact_count": 0}},
-                    upsert=True,
-                )
-                for name in created
+                UpdateOne({"workspace_id": workspace_id, "name": name}, update, upsert=True)
+                for name, update in updates.items()
             ]
         )
 
@@ -174,12 +183,17 @@ async def _held_by_nobody(store: Store, *, workspace_id: str, names: list[str]) 
     return [name for name, count in held.items() if count <= 0]
 
 
-async def existing_names(store: Store, *, workspace_id: str, names: list[str]) -> set[str]:
-    """Which of these names the catalog holds (each has one document per workspace)."""
+async def existing_names(
+    store: Store, *, workspace_id: str, names: list[str]
+) -> dict[str, set[str]]:
+    """Which of these names the catalog holds (each has one document per workspace), with the
+    metadata keys each has had."""
     docs = await store.collection("event_types").find(
-        {"workspace_id": workspace_id, "name": {"$in": names}}, projection={"name": 1}, limit=0
+        {"workspace_id": workspace_id, "name": {"$in": names}},
+        projection={"name": 1, "known_keys": 1},
+        limit=0,
     )
-    return {doc["name"] for doc in docs}
+    return {doc["name"]: set(doc.get("known_keys") or ()) for doc in docs}
 
 
 async def count_names(store: Store, *, workspace_id: str) -> int:

@@ -1,5 +1,6 @@
-"""Caps that keep a contact document far below 16 MiB: event names per workspace, attributes
-and aliases per contact, AUDIENCE rules per workspace. Each refuses with a code, never drops."""
+"""Caps that keep documents far below 16 MiB: event names per workspace, metadata keys per event
+name, attributes and aliases per contact, AUDIENCE rules per workspace. Each refuses with a code,
+never drops."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from app.settings import Settings
 from tests.api.test_identity import MERGE, UPSERT, catalog, contact
 from tests.api.test_message_rules import create
 from tests.api.test_privacy import DELETE
-from tests.api.test_track_event import track
+from tests.api.test_track_event import EVENT_TYPES, track
 from tests.api.test_track_events import track_many
 from tests.faults import Faults
 from tests.helpers import GraphQL
@@ -26,6 +27,7 @@ def settings(settings: Settings) -> Settings:
             "max_contact_attributes": 3,
             "max_contact_aliases": 2,
             "max_audience_rules": 2,
+            "max_metadata_keys_per_name": 3,
         }
     )
 
@@ -64,6 +66,38 @@ async def test_event_names_past_the_cap_are_refused_and_the_others_go_on(gql: Gr
     accepted = await track(gql, name="d", contact={"userId": "bob"}, idempotencyKey="k1")
     assert accepted["userErrors"] == []
     assert accepted["duplicate"] is False
+
+
+async def test_metadata_keys_per_event_name_are_capped(gql: GraphQL) -> None:
+    # Each distinct key is an entry in the name's catalog documents: a page sending a new key
+    # on every event would otherwise grow them past 16 MiB and stop that name's ingestion.
+    await track(gql, name="viewed-page", contact={"userId": "ada"}, metadata={"path": "/"})
+    results = (
+        await track_many(
+            gql,
+            [
+                {"name": "viewed-page", "contact": {"userId": "ada"}, "metadata": metadata}
+                for metadata in (
+                    {"path": "/a", "ref": "x"},  # one new key: 2 of 3
+                    {"k1": 1, "k2": 2},  # two new keys: would make 4
+                    {"tab": "plans", "path": "/b"},  # one new key: 3 of 3
+                    {"path": "/c", "ref": "y", "tab": "faq"},  # known keys only
+                    {"other": True},
+                )
+            ]
+            + [{"name": "viewed-pricing", "contact": {"userId": "ada"}, "metadata": {"k1": 1}}],
+        )
+    )["results"]
+    refused = [{"field": ["metadata"], "code": "TOO_MANY_DISTINCT_METADATA_KEYS"}]
+    assert [r["userErrors"] for r in results] == [[], refused, [], [], refused, []]
+    types = {t["name"]: t for t in (await gql.data(EVENT_TYPES))["eventTypes"]}
+    assert types["viewed-page"]["count"] == 4
+    assert [k["key"] for k in types["viewed-page"]["metadataKeys"]] == ["path", "ref", "tab"]
+    assert types["viewed-pricing"]["count"] == 1  # the cap is per name
+    # Nothing of a refused event is stored: a retry within the cap is not a duplicate.
+    again = await track(gql, name="viewed-page", contact={"userId": "ada"}, metadata={"ref": "z"})
+    assert again["userErrors"] == []
+    assert again["summary"]["count"] == 5
 
 
 async def test_custom_attributes_per_contact_are_capped(gql: GraphQL) -> None:

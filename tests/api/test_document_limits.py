@@ -156,6 +156,20 @@ async def test_cost_counts_variables_defaults_and_lists_without_first(gql: Graph
     assert (await gql.result(spread))["errors"][0]["extensions"]["cost"] == 5 * 10_100
 
 
+async def test_lists_bounded_by_caps_count_their_cap(gql: GraphQL) -> None:
+    # A contact has at most TALLY_MAX_EVENT_NAMES summaries (1,000), a name at most
+    # TALLY_MAX_METADATA_KEYS_PER_NAME keys (40); `names:` asks for one summary per name at most.
+    summaries = "{ contacts(first: 100) { edges { node { eventSummaries { name } } } } }"
+    body = await gql.result(summaries)
+    assert body["errors"][0]["extensions"]["cost"] == 100 + 100 * 1_000
+    named = summaries.replace("eventSummaries", 'eventSummaries(names: ["a", "b"])')
+    assert "errors" not in await gql.result(named)  # 100 + 100 x 2
+    catalog = "{ eventTypes { name metadataKeys { key } } }"
+    assert "errors" not in await gql.result(catalog)  # 1,000 + 1,000 x 40
+    twice = "{ a: eventTypes { metadataKeys { key } } b: eventTypes { metadataKeys { key } } }"
+    assert (await gql.result(twice))["errors"][0]["extensions"]["cost"] == 2 * 41_000
+
+
 class TestCostSetting:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:

@@ -328,9 +328,10 @@ async def test_idempotency_key_makes_a_retry_a_duplicate(gql: GraphQL) -> None:
 async def test_track_event_costs_six_store_commands_in_its_transaction(
     gql: GraphQL, http: httpx.AsyncClient
 ) -> None:
-    # The key is now checked; the name and this contact's catalog shard of it exist (a new
-    # name costs more: its name document, the catalog's size and a note on the workspace).
-    await track(gql, name="upgraded-plan", contact={"userId": "u1"})
+    # The key is now checked; the name, its metadata key and this contact's catalog shard of it
+    # exist (a new name costs more: its name document, the catalog's size and a note on the
+    # workspace; a new metadata key, a write to the name document).
+    await track(gql, name="upgraded-plan", contact={"userId": "u1"}, metadata={"plan": "basic"})
     before = await store_commands(http)
     await track(
         gql,
@@ -349,6 +350,11 @@ async def test_track_event_costs_six_store_commands_in_its_transaction(
         ("event_type_counts", "update"): 1,  # one shard of the catalog entry, never a hot one
         **IN_TRANSACTION,
     }
+    before = after
+    await track(gql, name="upgraded-plan", contact={"userId": "u1"}, metadata={"seats": 3})
+    after = await store_commands(http)
+    # A metadata key the name never had is noted on its name document (the keys' cap).
+    assert after[("event_types", "bulk_write")] - before.get(("event_types", "bulk_write"), 0) == 1
     before = after
     await track(gql, name="downgraded-plan", contact={"userId": "u1"})
     after = await store_commands(http)
