@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from bson import ObjectId
+from bson import Decimal128, Int64, ObjectId
+from mongomock import filtering
 from pymongo.errors import DuplicateKeyError
 
 from app.store.embedded import embedded_client
@@ -162,3 +164,21 @@ async def test_indexed_fields_holding_numbers_and_dates_keep_mongodb_matching() 
     await things.update_one({"code": 7}, {"$set": {"code": "z"}})
     assert await things.count_documents({"ws": "w", "code": "z"}) == 1
     assert await things.count_documents({"ws": "w", "code": 7}) == 0
+
+
+async def test_integer_equalities_match_as_the_matcher_does() -> None:
+    """`{shard: 3}` is answered without the matcher when the stored value is an int, and by it
+    otherwise: 3.0, Int64(3) and [1, 3] match, True, "3" and a missing field do not."""
+    things = embedded_client()["t"]["things"]
+    values: list[Any] = [3, 3.0, Int64(3), [1, 3], 4, True, "3", None, {"a": 3}, Decimal128("3")]
+    await things.insert_many([{"ws": "w", "v": v} for v in values] + [{"ws": "w"}])
+    raw = things._AsyncMongoMockCollection__collection
+    matcher: Any = filtering.filter_applies
+    # the matcher (mongomock's, made type-strict), document by document
+    for wanted in (3, 1, 0):
+        query = {"ws": "w", "v": wanted}
+        found = [doc["_id"] async for doc in things.find(query)]
+        expected = [d["_id"] for d in raw._store._documents.values() if matcher(query, d)]
+        assert found == expected
+    assert await things.count_documents({"ws": "w", "v": 3}) == 4
+    assert await things.count_documents({"ws": "w", "v": 1}) == 1  # [1, 3]; True is not 1

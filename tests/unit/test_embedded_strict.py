@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from mongomock import filtering
 from pymongo import UpdateOne
 from pymongo.errors import (
@@ -90,6 +91,11 @@ def test_bson_equality() -> None:
     assert bson_equal([1, {"a": True}], [1.0, {"a": True}])
     assert not bson_equal({"a": 1, "b": 2}, {"b": 2, "a": 1})  # field order counts
     assert not bson_equal([1], 1)
+    assert bson_equal(("w", "n", 1), ("w", "n", 1.0))  # unique keys are compared as tuples
+    assert not bson_equal(("w", 1), ("w", True))
+    assert not bson_equal(("w", 1), ("w", 1, 2))
+    assert bson_equal(ObjectId("0" * 24), ObjectId("0" * 24))
+    assert not bson_equal("1", 1)
     assert strict_filter({"name": "x", "n": {"$gt": 1}}) == {"name": "x", "n": {"$gt": 1}}
 
 

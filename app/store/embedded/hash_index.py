@@ -30,6 +30,7 @@ from app.store.embedded.strict import bson_equal
 
 _ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
+_PLAIN = (str, ObjectId, int)  # equalities matched without the matcher (int: not bool)
 
 
 class _FieldIndex:
@@ -139,13 +140,14 @@ def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
-    """The filter's (field, value) pairs when it is only top-level string/ObjectId equalities."""
+    """The filter's (field, value) pairs when it is only top-level string/ObjectId/int
+    equalities."""
     if not isinstance(filter, dict) or not filter:
         return None
     for key, value in filter.items():
         if not isinstance(key, str) or key.startswith("$") or "." in key:
             return None
-        if type(value) not in _KEYED:
+        if type(value) not in _PLAIN:
             return None
     return list(filter.items())
 
@@ -209,9 +211,15 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
     def matches(document: dict[str, Any]) -> bool:
         for key, value in conditions:
             found = document.get(key)
-            if type(found) is not type(value) or found != value:
-                # An array field matches a value it holds: mongomock's own rules decide.
-                return isinstance(found, list) and bool(filtering.filter_applies(filter, document))
+            if type(found) is type(value):
+                if found != value:
+                    return False
+            elif type(value) is int or isinstance(found, list):
+                # An array field matches a value it holds, 1 matches 1.0 and Int64(1):
+                # mongomock's own (type-strict) rules decide.
+                return bool(filtering.filter_applies(filter, document))
+            else:
+                return False  # a string or ObjectId equals only a string or ObjectId
         return True
 
     return (document for document in documents if matches(document))
