@@ -78,6 +78,26 @@ def _record(shape: Shape | None) -> None:
         _recorder(shape)
 
 
+class _Command:
+    """The span of one driver call: its time goes to `seconds`; a failure aborts the embedded
+    transaction it ran in. (A class: a generator context manager costs more than the call.)"""
+
+    __slots__ = ("seconds", "started", "transaction")
+
+    def __init__(self, seconds: Any, transaction: EmbeddedTransaction | None) -> None:
+        self.seconds = seconds
+        self.transaction = transaction
+        self.started = 0.0
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        self.seconds.inc(time.perf_counter() - self.started)
+        if self.transaction is not None and isinstance(error, OperationFailure):
+            self.transaction.fail(error)
+
+
 class Collection:
     """One collection; every method is one call to the driver, counted."""
 
@@ -85,14 +105,14 @@ class Collection:
         self._raw = raw
         self.name = name
         self._metrics = metrics
+        self._counters: dict[str, tuple[Any, Any]] = {}
 
-    @contextmanager
     def _command(
         self,
         op: str,
         filter: Mapping[str, Any] | None = None,
         sort: Sequence[tuple[str, int]] | None = None,
-    ) -> Iterator[None]:
+    ) -> _Command:
         """Count one call to the driver, and the time spent in it; record the query's shape
         (tests); inside an embedded transaction, refuse when it is aborted, and abort it when
         the call fails."""
@@ -101,17 +121,15 @@ class Collection:
         transaction = _embedded.get()
         if transaction is not None:
             transaction.check()
-        self._metrics.store_commands.labels(collection=self.name, op=op).inc()
-        started = time.perf_counter()
-        try:
-            yield
-        except OperationFailure as e:
-            if transaction is not None:
-                transaction.fail(e)
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            self._metrics.store_seconds.labels(collection=self.name, op=op).inc(elapsed)
+        counters = self._counters.get(op)
+        if counters is None:  # the metrics' children, looked up once per operation
+            labels = {"collection": self.name, "op": op}
+            counters = self._counters[op] = (
+                self._metrics.store_commands.labels(**labels),
+                self._metrics.store_seconds.labels(**labels),
+            )
+        counters[0].inc()
+        return _Command(counters[1], transaction)
 
     async def find_one(
         self, filter: Mapping[str, Any], *, projection: Mapping[str, Any] | None = None
