@@ -1,4 +1,4 @@
-"""Schema extensions: coded and masked errors, operation timing."""
+"""Schema extensions: coded and masked errors, operation timing, the token limit."""
 
 from __future__ import annotations
 
@@ -60,15 +60,6 @@ def code_in_place(error: GraphQLError) -> GraphQLError:
     return error
 
 
-class CodedErrors(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [code_in_place(error) for error in errors]
-
-
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")  # names hold no "?"
 
 
@@ -99,17 +90,29 @@ def without_suggestions(error: GraphQLError) -> GraphQLError:
     )
 
 
-class OperationTiming(SchemaExtension):
-    """Feeds tally_graphql_request_duration_seconds{operation_type}."""
+class OperationHooks(SchemaExtension):
+    """What every operation gets, in one hook (each hook costs a context manager a request):
+    the token limit on parsing, extensions.code on its errors, and
+    tally_graphql_request_duration_seconds{operation_type}.
+
+    Pass as a factory: `lambda: OperationHooks(max_tokens)`."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.max_tokens = max_tokens
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
         yield
+        result = context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [code_in_place(error) for error in errors]
         try:
-            kind = self.execution_context.operation_type.value
+            kind = context.operation_type.value
         except Exception:  # the document did not parse: no operation type to name
             kind = "invalid"
-        context = self.execution_context.context
-        context.metrics.request_duration.labels(operation_type=kind).observe(
+        context.context.metrics.request_duration.labels(operation_type=kind).observe(
             time.perf_counter() - started
         )

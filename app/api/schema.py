@@ -7,15 +7,13 @@ from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.api.checks import DocumentChecks, Limits
 from app.api.documents import DocumentCache
 from app.api.extensions import (
-    CodedErrors,
-    OperationTiming,
+    OperationHooks,
     code_in_place,
     hide_suggestions,
     is_unexpected,
@@ -60,10 +58,8 @@ def build_schema(settings: Settings | None = None) -> TallySchema:
             batching_config={"max_operations": settings.max_http_batch_operations},
         ),
         extensions=[
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: OperationHooks(settings.max_tokens),
             lambda: DocumentChecks(cache, limits),
-            CodedErrors,
-            OperationTiming,
         ],
     )
     schema.documents = cache
