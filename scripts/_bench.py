@@ -33,10 +33,10 @@ def env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def server() -> Iterator[str]:
+def server(**extra: str) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env(TALLY_PORT=str(port))
+        [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env(TALLY_PORT=str(port), **extra)
     )
     url = f"http://127.0.0.1:{port}"
     try:
