@@ -182,3 +182,30 @@ async def test_integer_equalities_match_as_the_matcher_does() -> None:
         assert found == expected
     assert await things.count_documents({"ws": "w", "v": 3}) == 4
     assert await things.count_documents({"ws": "w", "v": 1}) == 1  # [1, 3]; True is not 1
+
+
+async def test_indexed_integers_find_and_refuse_every_equal_number() -> None:
+    """An indexed int field is looked up by value; 1.0 and Int64(1) equal 1 there as on the
+    server, True does not."""
+    shards = embedded_client()["t"]["shards"]
+    await shards.create_index([("ws", 1), ("name", 1), ("shard", 1)], unique=True)
+    await shards.insert_many(
+        [
+            {"ws": "w", "name": "a", "shard": 1.0},
+            {"ws": "w", "name": "b", "shard": Int64(2)},
+            {"ws": "w", "name": "c", "shard": True},
+            {"ws": "w", "name": "d", "shard": [5, 6]},
+            {"ws": "w", "name": "e", "shard": 7},
+        ]
+    )
+    for name, shard in (("a", 1), ("b", 2), ("e", 7), ("b", 2.0)):
+        with pytest.raises(DuplicateKeyError):
+            await shards.insert_one({"ws": "w", "name": name, "shard": shard})
+    await shards.insert_one({"ws": "w", "name": "c", "shard": 1})  # true is not 1
+    assert await shards.count_documents({"ws": "w", "shard": 1}) == 2  # 1.0 and 1
+    assert await shards.count_documents({"shard": 2}) == 1
+    assert await shards.count_documents({"shard": 6}) == 1
+    assert await shards.count_documents({"shard": {"$in": [7, 2]}}) == 2
+    await shards.update_one({"name": "e"}, {"$set": {"shard": 8}})
+    assert await shards.count_documents({"shard": 7}) == 0
+    assert await shards.count_documents({"shard": 8}) == 1

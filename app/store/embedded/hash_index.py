@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bson import ObjectId
+from bson import Decimal128, Int64, ObjectId
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
 from mongomock.collection import Collection
 from mongomock.store import CollectionStore
@@ -30,14 +30,17 @@ from app.store.embedded.strict import bson_equal
 
 _ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
-_PLAIN = (str, ObjectId, int)  # equalities matched without the matcher (int: not bool)
+# The values indexed and looked up: those types, and exact ints (not bool), whose other BSON
+# equals (1.0, Int64(1), Decimal128("1")) are kept as `always` candidates.
+_PLAIN = (str, ObjectId, int)
+_OTHER_NUMBERS = (float, Int64, Decimal128)
 
 
 class _FieldIndex:
-    """Document ids by the string or ObjectId one top-level field holds: the only values a
-    lookup asks for (see `_keys`). Lists and documents stay `always` candidates (an array
-    matches each value it holds); numbers, dates, booleans and null never equal a looked-up
-    value, so they are left out."""
+    """Document ids by the string, ObjectId or int one top-level field holds: the only values
+    a lookup asks for (see `_keys`). Lists, documents and the other numbers stay `always`
+    candidates (an array matches each value it holds, 1.0 equals 1); dates, booleans and null
+    never equal a looked-up value, so they are left out."""
 
     def __init__(self) -> None:
         self.ids: dict[Any, dict[Any, None]] = {}
@@ -51,15 +54,15 @@ class _FieldIndex:
         if old is not _ABSENT:
             self.drop(doc_id)
         self.value_of[doc_id] = value
-        if type(value) in _KEYED:
+        if type(value) in _PLAIN:
             self.ids.setdefault(value, {})[doc_id] = None
-        elif isinstance(value, (list, tuple, dict)):
+        elif isinstance(value, (list, tuple, dict, *_OTHER_NUMBERS)):
             self.always[doc_id] = None
 
     def drop(self, doc_id: Any) -> None:
         value = self.value_of.pop(doc_id, _ABSENT)
         self.always.pop(doc_id, None)
-        bucket = self.ids.get(value) if type(value) in _KEYED else None
+        bucket = self.ids.get(value) if type(value) in _PLAIN else None
         if bucket is not None:
             bucket.pop(doc_id, None)
             if not bucket:
@@ -153,11 +156,11 @@ def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
 
 
 def _keys(value: Any) -> list[Any] | None:
-    """The values an equality or `$in` on strings / ObjectIds asks for, else None."""
-    if type(value) in _KEYED:
+    """The values an equality or `$in` on strings / ObjectIds / ints asks for, else None."""
+    if type(value) in _PLAIN:
         return [value]
     items = value.get("$in") if isinstance(value, dict) and list(value) == ["$in"] else None
-    if isinstance(items, list) and all(type(item) in _KEYED for item in items):
+    if isinstance(items, list) and all(type(item) in _PLAIN for item in items):
         return list(items)
     return None
 
@@ -275,10 +278,14 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         partial = index.get("partialFilterExpression")
         if partial is not None and not filtering.filter_applies(partial, new_data):
             continue
-        lookup = next((f for f in fields if f in indexes and f != "workspace_id"), None)
-        value = new_data.get(lookup) if lookup is not None else None
-        if lookup is not None and type(value) in _KEYED:
-            others = _live(store, indexes[lookup].candidates(value))
+        lookups = [
+            (indexes[f].size(new_data[f]), f)
+            for f in fields
+            if f in indexes and type(new_data.get(f)) in _PLAIN
+        ]
+        if lookups:
+            _, lookup = min(lookups)
+            others = _live(store, indexes[lookup].candidates(new_data[lookup]))
         else:
             others = list(store._documents.values())
         for document in others:
