@@ -209,3 +209,28 @@ async def test_indexed_integers_find_and_refuse_every_equal_number() -> None:
     await shards.update_one({"name": "e"}, {"$set": {"shard": 8}})
     assert await shards.count_documents({"shard": 7}) == 0
     assert await shards.count_documents({"shard": 8}) == 1
+
+
+async def test_partial_unique_indexes_on_present_fields_and_strings() -> None:
+    """`{field: {$exists: true}}` holds for a stored null; a string condition holds for an
+    array holding it (both read without the matcher when they can be)."""
+    contacts = embedded_client()["t"]["contacts"]
+    await contacts.create_index(
+        [("ws", 1), ("uid", 1)], unique=True, partialFilterExpression={"uid": {"$exists": True}}
+    )
+    await contacts.create_index(
+        [("ws", 1), ("email", 1)],
+        unique=True,
+        partialFilterExpression={"role": "USER", "email": {"$exists": True}},
+    )
+    await contacts.insert_many([{"ws": "w"}, {"ws": "w"}, {"ws": "w", "uid": None}])
+    with pytest.raises(DuplicateKeyError):
+        await contacts.insert_one({"ws": "w", "uid": None})
+    await contacts.insert_many(
+        [{"ws": "w", "role": "LEAD", "email": "a@x"}, {"ws": "w", "role": "LEAD", "email": "a@x"}]
+    )
+    await contacts.insert_one({"ws": "w", "role": ["USER"], "email": "a@x"})
+    with pytest.raises(DuplicateKeyError):
+        await contacts.insert_one({"ws": "w", "role": "USER", "email": "a@x"})
+    await contacts.insert_one({"ws": "w", "role": "USER", "email": "b@x"})
+    assert await contacts.count_documents({"ws": "w"}) == 7

@@ -34,6 +34,7 @@ _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 # equals (1.0, Int64(1), Decimal128("1")) are kept as `always` candidates.
 _PLAIN = (str, ObjectId, int)
 _OTHER_NUMBERS = (float, Int64, Decimal128)
+_PRESENT = {"$exists": True}
 
 
 class _FieldIndex:
@@ -276,7 +277,7 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         if index.get("sparse") and all(value is None for value in values):
             continue
         partial = index.get("partialFilterExpression")
-        if partial is not None and not filtering.filter_applies(partial, new_data):
+        if partial is not None and not _partial_applies(partial, new_data):
             continue
         lookups = [
             (indexes[f].size(new_data[f]), f)
@@ -293,7 +294,7 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
                 continue
             same = tuple(document.get(f) if "." not in f else _dotted(document, f) for f in fields)
             if bson_equal(same, values) and (
-                partial is None or filtering.filter_applies(partial, document)
+                partial is None or _partial_applies(partial, document)
             ):
                 raise DuplicateKeyError(
                     "E11000 Duplicate Key Error",
@@ -304,6 +305,24 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
                     },
                     None,
                 )
+
+
+def _partial_applies(partial: dict[str, Any], document: dict[str, Any]) -> bool:
+    """A partial index's filter on a document: `{field: {"$exists": True}}` and string
+    equalities on top-level fields read directly (the filters of our unique indexes), anything
+    else by the matcher."""
+    for field, condition in partial.items():
+        if "." in field or field.startswith("$"):
+            return bool(filtering.filter_applies(partial, document))
+        if type(condition) is dict and condition == _PRESENT and condition["$exists"] is True:
+            if field not in document:
+                return False
+        elif type(condition) is str and type(document.get(field)) is str:
+            if document[field] != condition:
+                return False
+        else:
+            return bool(filtering.filter_applies(partial, document))
+    return True
 
 
 def _dotted(document: dict[str, Any], field: str) -> Any:
