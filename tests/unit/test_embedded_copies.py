@@ -68,3 +68,11 @@ async def test_documents_returned_are_copies() -> None:
     found["list"].append(2)
     found["doc"]["n"] = 2
     assert await things.find_one({"k": "a"}, {"_id": 0}) == {"k": "a", "list": [1], "doc": {"n": 1}}
+
+
+async def test_filters_reach_mongomock_as_they_are_and_stay_unchanged() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.insert_many([{"k": "a", "n": 1}, {"k": "b", "n": 2}])
+    query: dict[str, Any] = {"k": {"$in": ["a", "b"]}, "n": {"$gt": 1}}
+    assert [d["k"] async for d in things.find(query)] == ["b"]
+    assert query == {"k": {"$in": ["a", "b"]}, "n": {"$gt": 1}}

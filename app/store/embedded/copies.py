@@ -1,10 +1,13 @@
-"""Copies of stored documents without `copy.deepcopy`'s generic machinery.
+"""Copies of stored documents without `copy.deepcopy`'s generic machinery, and none of filters.
 
 mongomock copies a document before every update (to roll it back) and every document it
 returns, through `copy.deepcopy` and `copy.copy`, which reach dates and ObjectIds through
 `__reduce_ex__`: about half of an update's time for a contact. Stored documents are trees of
 dicts and lists over values that never change in place (str, numbers, dates, ObjectIds,
 bytes), which need no copy at all; everything else still goes to the `copy` module.
+
+mongomock-motor rebuilds every filter and sort before mongomock sees it, to turn beanie's
+string class into `str`; without beanie installed that rebuild is a plain copy, left out.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import mongomock.collection
 from bson import ObjectId
+from mongomock_motor import patches
 
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, ObjectId, bytes})
 
@@ -38,7 +42,13 @@ def shallow_copy(value: Any) -> Any:
     return value if type(value) in _IMMUTABLE else _copy.copy(value)
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def install() -> None:
     """mongomock's collection module copies through these (its only use of `copy`)."""
+    if patches.ExpressionField is None:  # no beanie: nothing to normalise
+        setattr(patches, "_normalize_strings", _as_is)  # noqa: B010
     fast = SimpleNamespace(deepcopy=deepcopy, copy=shallow_copy)
     setattr(mongomock.collection, "copy", fast)  # noqa: B010
