@@ -234,3 +234,17 @@ async def test_partial_unique_indexes_on_present_fields_and_strings() -> None:
         await contacts.insert_one({"ws": "w", "role": "USER", "email": "a@x"})
     await contacts.insert_one({"ws": "w", "role": "USER", "email": "b@x"})
     assert await contacts.count_documents({"ws": "w"}) == 7
+
+
+async def test_an_index_made_after_the_documents_serves_them() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.insert_many([{"k": "a"}, {"k": "b", "n": 1}])
+    assert await things.count_documents({"k": "a"}) == 1
+    await things.create_index([("n", 1)])
+    assert await things.count_documents({"n": 1}) == 1
+    await things.create_index([("k", 1)], unique=True)
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"k": "a"})
+    await things.drop()
+    await things.insert_one({"k": "a", "n": 1})
+    assert await things.count_documents({"n": 1, "k": "a"}) == 1

@@ -99,10 +99,14 @@ def _indexed_fields(store: CollectionStore) -> set[str]:
 def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
     """The field indexes of a collection, built on first use from its documents."""
     indexes: dict[str, _FieldIndex] = store.__dict__.setdefault("_tally_indexes", {})
-    for field in _indexed_fields(store) - indexes.keys():
+    fields = _indexed_fields(store)
+    if store.__dict__.get("_tally_built_for") is fields:  # the same indexes as last time
+        return indexes
+    for field in fields - indexes.keys():
         index = indexes[field] = _FieldIndex()
         for key, document in store._documents.items():
             index.put(key, document.get(field, _ABSENT))
+    store.__dict__["_tally_built_for"] = fields
     return indexes
 
 
@@ -128,6 +132,7 @@ def _store_drop(self: CollectionStore) -> None:
     _original_drop(self)
     self.__dict__.pop("_tally_indexes", None)
     self.__dict__.pop("_tally_fields", None)
+    self.__dict__.pop("_tally_built_for", None)
 
 
 _original_setitem = CollectionStore.__setitem__
