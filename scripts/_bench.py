@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def env(**extra: str) -> dict[str, str]:
     values = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    values.update(TALLY_ADMIN_KEY=KEY, TALLY_LOG_LEVEL="warning", **extra)
+    values.update({"TALLY_ADMIN_KEY": KEY, "TALLY_LOG_LEVEL": "warning", **extra})
     return values
 
 
@@ -36,7 +36,10 @@ def env(**extra: str) -> dict[str, str]:
 def server(**extra: str) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env(TALLY_PORT=str(port), **extra)
+        [sys.executable, "-m", "app", "serve"],
+        cwd=ROOT,
+        env=env(TALLY_PORT=str(port), **extra),
+        stdout=subprocess.DEVNULL,  # uvicorn's access log, at TALLY_LOG_LEVEL=info
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -2,18 +2,20 @@
 in process (store / GraphQL and Tally / transport).
 
 Over HTTP, `python -m app serve` (uvicorn, one process, embedded store, the rate limit raised)
-is loaded by Debian's `wrk` with 16 connections for `--seconds` a run, `/healthz` and single
-`trackEvent` calls in alternating rounds (three by default; the median of each is reported).
-Every trackEvent carries an idempotency key of its own (`wrk-<round>-<thread>-<n>`), so each is
-a new event (4 store commands); 200 users, three metadata values, as in bench_ingest. Only 2xx
-answers are counted (wrk's "Non-2xx" are subtracted), and the events the server accepted are
-read back from /metrics to show that every counted answer was a recorded event.
+is loaded by Debian's `wrk` (two threads, 16 connections) for `--seconds` a run, `/healthz` and
+single `trackEvent` calls in alternating rounds (three by default; the median of each is
+reported). Every trackEvent carries an idempotency key of its own (`wrk-<round>-<thread>-<n>`),
+so each is a new event (6 store commands); 200 users, three metadata values, as in
+bench_ingest. Only 2xx answers are counted (wrk's "Non-2xx" are subtracted), and the events
+the server accepted are read back from /metrics to show that every counted answer was a
+recorded event.
 
 In process, the app runs over httpx's ASGI transport (no sockets): per event, the request time
 minus a `/healthz` request's time (the transport and Starlette) minus the store's time
 (`tally_store_command_seconds`) is GraphQL and Tally's own. Usage:
 
     .venv/bin/python scripts/bench_requests.py [--rounds 3] [--seconds 10] [--events 2000]
+        [--log-level warning] [--no-http]
         [--profile N]   # and the N functions where in-process trackEvents spend most (cProfile)
 """
 
@@ -96,7 +98,7 @@ def accepted_events(client: httpx.Client) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def bench_http(*, rounds: int, seconds: int) -> None:
+def bench_http(*, rounds: int, seconds: int, log_level: str) -> None:
     if shutil.which("wrk") is None:
         print(
             "wrk is missing: the HTTP part needs Debian's wrk "
@@ -105,10 +107,13 @@ def bench_http(*, rounds: int, seconds: int) -> None:
         )
         return
     print(f"over HTTP: uvicorn, one process, embedded store, wrk, {CONNECTIONS} connections, ")
-    print(f"{seconds} s a run, {rounds} alternating rounds; 2xx answers a second")
+    print(
+        f"{seconds} s a run, {rounds} alternating rounds, TALLY_LOG_LEVEL={log_level}; "
+        "2xx answers a second"
+    )
     health_rates, track_rates = [], []
     with (
-        server(TALLY_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT)) as url,
+        server(TALLY_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT), TALLY_LOG_LEVEL=log_level) as url,
         tempfile.TemporaryDirectory() as folder,
         httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client,
     ):
@@ -212,9 +217,15 @@ def main() -> None:
         "--profile", type=int, default=0, help="print the N functions of most own time (cProfile)"
     )
     parser.add_argument("--no-http", action="store_true", help="the in-process split only")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        help="the server's TALLY_LOG_LEVEL: at info (the default of `python -m app serve`) "
+        "uvicorn writes an access log line per request, which halves /healthz",
+    )
     args = parser.parse_args()
     if not args.no_http:
-        bench_http(rounds=args.rounds, seconds=args.seconds)
+        bench_http(rounds=args.rounds, seconds=args.seconds, log_level=args.log_level)
     asyncio.run(bench_in_process(events=args.events, rounds=args.rounds, profile=args.profile))
 
 
