@@ -21,7 +21,7 @@ from strawberry.schema.schema import validate_document
 from app.api.documents import DocumentCache, Entry, operation_names
 from app.api.extensions import without_suggestions
 from app.api.measure import Bounds, Measure, measure
-from app.api.scopes import scope_error
+from app.api.scopes import forbidden_reads, scope_error
 from app.domain.errors import RequestError, check_batch_size
 from app.settings import Settings
 
@@ -83,9 +83,7 @@ class DocumentChecks(SchemaExtension):
         auth, schema = getattr(context.context, "auth", None), context.schema._schema
         measured = self._measure(entry)
         errors = self._size_errors(measured)
-        if not errors and (
-            refused := scope_error(auth, schema, entry.document, context.operation_name)
-        ):
+        if not errors and (refused := scope_error(auth, lambda: self._forbidden(entry))):
             errors = [refused]
         if not errors:
             if entry.errors is None:
@@ -109,6 +107,16 @@ class DocumentChecks(SchemaExtension):
         if not measured.reads_variables and (name is None or name in operation_names(entry)):
             entry.measures[name] = measured
         return measured
+
+    def _forbidden(self, entry: Entry) -> list[str]:
+        """What a publishable key may not read in the operation: by document, like measures."""
+        name = self.execution_context.operation_name
+        if name in entry.forbidden:
+            return entry.forbidden[name]
+        found = forbidden_reads(self.execution_context.schema._schema, entry.document, name)
+        if name is None or name in operation_names(entry):
+            entry.forbidden[name] = found
+        return found
 
     def _size_errors(self, measured: Measure) -> list[GraphQLError]:
         size, limits = measured.size, self.limits

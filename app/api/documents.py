@@ -27,6 +27,8 @@ class Entry:
     errors: list[GraphQLError] | None = None  # validation's verdict, once run
     # by operation name, kept when it did not read variables
     measures: dict[str | None, Measure] = field(default_factory=dict)
+    # what a publishable key may not read, by operation name (app.api.scopes)
+    forbidden: dict[str | None, list[str]] = field(default_factory=dict)
 
 
 class DocumentCache:

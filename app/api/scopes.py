@@ -10,6 +10,8 @@ add its root field and the fields of its types here: nothing else decides it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -109,21 +111,17 @@ def _field_type(parent: GraphQLNamedType, name: str) -> GraphQLNamedType | None:
     return None
 
 
-def scope_error(
-    auth: Principal | None,
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-) -> GraphQLError | None:
-    """FORBIDDEN when a publishable key asks for more than it may. Checked before validation
+def scope_error(auth: Principal | None, forbidden: Callable[[], list[str]]) -> GraphQLError | None:
+    """FORBIDDEN when a publishable key asks for more than it may (`forbidden`: the
+    operation's `forbidden_reads`, asked only for publishable keys). Checked before validation
     (app.api.checks), so that such a key gets no further with anything else."""
     if auth is None or auth.is_admin:
         return None
-    forbidden = forbidden_reads(schema, document, operation_name)
-    if not forbidden:
+    refused = forbidden()
+    if not refused:
         return None
     return GraphQLError(
-        f"A publishable key may not read or use {', '.join(forbidden)}: it reports "
+        f"A publishable key may not read or use {', '.join(refused)}: it reports "
         "events and never reads personal data back.",
         extensions={"code": "FORBIDDEN"},
     )
