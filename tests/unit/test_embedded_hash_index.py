@@ -248,3 +248,16 @@ async def test_an_index_made_after_the_documents_serves_them() -> None:
     await things.drop()
     await things.insert_one({"k": "a", "n": 1})
     assert await things.count_documents({"n": 1, "k": "a"}) == 1
+
+
+async def test_an_in_list_of_one_value_matches_as_the_equality() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("ws", 1), ("k", 1)])
+    values: list[Any] = ["a", ["a", "b"], "b", 1, 1.0, [1], True, None]
+    await things.insert_many([{"ws": "w", "k": v} for v in values] + [{"ws": "w"}])
+    for wanted in ("a", 1, "z"):
+        by_in = [d["_id"] async for d in things.find({"ws": "w", "k": {"$in": [wanted]}})]
+        by_eq = [d["_id"] async for d in things.find({"ws": "w", "k": wanted})]
+        assert by_in == by_eq
+    assert await things.count_documents({"ws": "w", "k": {"$in": ["a"]}}) == 2
+    assert await things.count_documents({"ws": "w", "k": {"$in": [1]}}) == 3  # 1, 1.0, [1]

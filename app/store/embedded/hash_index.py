@@ -150,15 +150,21 @@ def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
 
 def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
     """The filter's (field, value) pairs when it is only top-level string/ObjectId/int
-    equalities."""
+    equalities (`{$in: [value]}` is one, as on the server)."""
     if not isinstance(filter, dict) or not filter:
         return None
+    pairs = []
     for key, value in filter.items():
         if not isinstance(key, str) or key.startswith("$") or "." in key:
             return None
+        if type(value) is dict and len(value) == 1:
+            listed = value.get("$in")
+            if type(listed) is list and len(listed) == 1:
+                value = listed[0]
         if type(value) not in _PLAIN:
             return None
-    return list(filter.items())
+        pairs.append((key, value))
+    return pairs
 
 
 def _keys(value: Any) -> list[Any] | None:
