@@ -11,10 +11,10 @@ import pytest
 from bson import ObjectId
 from bson.errors import InvalidDocument
 from mongomock.collection import BulkOperationBuilder
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from app.store.embedded import embedded_client
+from app.store.embedded import embedded_client, writes
 
 
 async def test_bulk_updates_work() -> None:
@@ -94,3 +94,45 @@ async def test_inserts_refuse_what_mongodb_refuses_and_keep_the_rest() -> None:
     assert stored is not None
     stored["key"] = "changed"  # a copy: the store keeps its own
     assert await things.count_documents({"key": "d"}) == 1
+
+
+async def test_find_one_and_update_returns_what_mongomocks_own_does() -> None:
+    """The lean path (return the document after, no projection or sort) against mongomock's
+    own `_find_and_modify`, on twin collections: the same results and the same documents."""
+    client = embedded_client()
+    paris = timezone(timedelta(hours=1))
+    twins = []
+    for name in ("lean", "own"):
+        collection = client["t"][name]
+        await collection.create_index([("email", 1)], unique=True)
+        await collection.insert_many(
+            [
+                {"_id": 1, "k": "a", "email": "a@x", "n": 1},
+                {"_id": 2, "k": "a", "email": "b@x", "n": 1},
+                {"_id": 3, "k": "b", "aliases": ["z"]},
+                {"_id": 4, "k": "c", "email": "d@x", "due": datetime(2026, 1, 1, tzinfo=UTC)},
+            ]
+        )
+        twins.append(collection._AsyncMongoMockCollection__collection)
+    calls: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
+        ({"k": "a"}, {"$inc": {"n": 1}}, False),  # two match: the first is updated
+        ({"$or": [{"k": "z"}, {"aliases": "z"}]}, {"$set": {"seen": True}}, False),
+        ({"k": "none"}, {"$set": {"x": 1}}, False),  # nothing, no upsert: None
+        ({"due": {"$lte": datetime(2026, 2, 1, tzinfo=paris)}}, {"$set": {"claimed": 1}}, False),
+        ({"k": "new"}, {"$inc": {"n": 5}, "$setOnInsert": {"role": "LEAD"}}, True),
+        ({"_id": 2}, {"$set": {"email": "a@x"}}, False),  # refused by the unique index
+    ]
+    for query, update, upsert in calls:
+        outcomes = []
+        functions: tuple[Any, Any] = (writes._find_and_modify, writes._original_find_and_modify)
+        for twin, function in zip(twins, functions, strict=True):
+            try:
+                found = function(twin, query, None, update, upsert, None, ReturnDocument.AFTER)
+                outcomes.append(
+                    {k: v for k, v in (found or {}).items() if k != "_id" or not upsert}
+                )
+            except DuplicateKeyError as e:
+                outcomes.append({"refused": e.code})
+        assert outcomes[0] == outcomes[1], (query, outcomes)
+    lean, own = ([{k: v for k, v in d.items() if k != "_id"} for d in t.find()] for t in twins)
+    assert lean == own

@@ -6,7 +6,10 @@
 2. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
    `_id`, dates, unique indexes) without what it adds on every document: parsing a version
    string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
-3. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
+3. `find_one_and_update` returning the document after the update (how the store adapter calls
+   it) finds the document to update without copying it out first: mongomock reads it through a
+   cursor, with a full copy, only to take its `_id`.
+4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
 """
@@ -21,6 +24,7 @@ from typing import Any
 from bson import BSON, ObjectId
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import BulkOperationBuilder, Collection, _validate_data_fields
+from pymongo import ReturnDocument
 
 from app.store.embedded.hash_index import doc_key
 
@@ -53,6 +57,44 @@ def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = Tr
     return data["_id"]
 
 
+_original_find_and_modify = Collection._find_and_modify
+
+
+def _find_and_modify(
+    self: Collection,
+    query: Any,
+    projection: Any = None,
+    update: Any = None,
+    upsert: bool = False,
+    sort: Any = None,
+    return_document: Any = ReturnDocument.BEFORE,
+    session: Any = None,
+    **kwargs: Any,
+) -> Any:
+    if (
+        update is None
+        or projection is not None
+        or sort
+        or session
+        or kwargs
+        or return_document is not ReturnDocument.AFTER
+    ):
+        return _original_find_and_modify(
+            self, query, projection, update, upsert, sort, return_document, session, **kwargs
+        )
+    # the first match, as find_one's (whose cursor stores the filter's dates as documents')
+    spec = helpers.patch_datetime_awareness_in_document(query)
+    old = next(iter(self._iter_documents(spec)), None)
+    if old is None and not upsert:
+        return None
+    if old is not None:
+        query = {"_id": old["_id"]}
+    updated = self._update(query, update, upsert)
+    if updated["upserted"]:
+        query = {"_id": updated["upserted"]}
+    return self.find_one(query)
+
+
 _PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
 
 
@@ -78,5 +120,6 @@ def without_sort(method: Callable[..., Any]) -> Callable[..., Any]:
 def install() -> None:
     helpers.patch_datetime_awareness_in_document = _patch_datetimes
     Collection._insert = _insert  # type: ignore[method-assign]
+    Collection._find_and_modify = _find_and_modify  # type: ignore[method-assign]
     BulkOperationBuilder.add_update = without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
     BulkOperationBuilder.add_replace = without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
