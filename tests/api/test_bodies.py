@@ -87,8 +87,10 @@ class TestLiveBodies:
             yield server
 
     def test_an_oversized_body_sent_whole_gets_413(self, live: LiveServer) -> None:
-        # urllib sends the whole body before it reads the answer, as requests does.
-        body = json.dumps({"query": "{ workspace { id } }", "pad": "x" * 1_000_000}).encode()
+        # urllib sends the whole body before it reads the answer, as requests does. Past the
+        # 64 KiB limit and within what the server reads and drops (4x): a body past that is
+        # answered at once, and a client still sending may find the connection closed instead.
+        body = json.dumps({"query": "{ workspace { id } }", "pad": "x" * 200_000}).encode()
         request = urllib.request.Request(
             f"{live.url}/graphql",
             data=body,
