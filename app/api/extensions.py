@@ -92,8 +92,9 @@ def without_suggestions(error: GraphQLError) -> GraphQLError:
 
 class OperationHooks(SchemaExtension):
     """What every operation gets, in one hook (each hook costs a context manager a request):
-    the token limit on parsing, extensions.code on its errors, and
-    tally_graphql_request_duration_seconds{operation_type}.
+    the token limit on parsing and tally_graphql_request_duration_seconds{operation_type}.
+    (Errors get their extensions.code in `TallySchema.process_errors`, which sees every error
+    of every transport.)
 
     Pass as a factory: `lambda: OperationHooks(max_tokens)`."""
 
@@ -105,10 +106,6 @@ class OperationHooks(SchemaExtension):
         context = self.execution_context
         context.parse_options["max_tokens"] = self.max_tokens
         yield
-        result = context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [code_in_place(error) for error in errors]
         try:
             kind = context.operation_type.value
         except Exception:  # the document did not parse: no operation type to name
