@@ -167,11 +167,8 @@ async def test_two_schedulers_never_send_a_message_twice(
     })  # fmt: skip
     for i in range(10):
         await track(gql, name="ordered", contact={"userId": f"u{i}"})
-    services = app.state.services
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle)) as http:
-        other = Scheduler(
-            store=services.store, settings=settings, clock=clock, http=http, broker=services.broker
-        )
+        other = another_scheduler(app, settings, clock, http)
         first = scheduler(app)
         results = await asyncio.gather(first.tick(), other.tick(), first.tick(), other.tick())
         assert sum(results) == 10
@@ -182,6 +179,16 @@ async def test_two_schedulers_never_send_a_message_twice(
     assert len({json.loads(r.content)["message"]["id"] for r in receiver.received}) == 10
     statuses: list[Any] = [m["status"] for m in await messages(gql, first=50)]
     assert statuses == ["SENT"] * 10
+
+
+def another_scheduler(
+    app: Starlette, settings: Settings, clock: ManualClock, http: httpx.AsyncClient
+) -> Scheduler:
+    """The scheduler of another instance over the app's store."""
+    services = app.state.services
+    return Scheduler(
+        store=services.store, settings=settings, clock=clock, http=http, broker=services.broker
+    )
 
 
 class SlowReceiver(Receiver):
@@ -224,18 +231,8 @@ async def test_slow_webhooks_never_let_a_second_scheduler_send_twice(
     and the other instance tries its round during every delivery."""
     await hooked_orders(gql, 4)
     slow = SlowReceiver(clock, seconds=20)
-    services = app.state.services
     async with httpx.AsyncClient(transport=httpx.MockTransport(slow.handle_async)) as http:
-        first, other = (
-            Scheduler(
-                store=services.store,
-                settings=settings,
-                clock=clock,
-                http=http,
-                broker=services.broker,
-            )
-            for _ in range(2)
-        )
+        first, other = (another_scheduler(app, settings, clock, http) for _ in range(2))
         others: list[int] = []
 
         async def other_round() -> None:
@@ -253,24 +250,18 @@ async def test_a_round_stops_sending_when_its_lease_is_lost(
 ) -> None:
     await hooked_orders(gql, 3)
     slow = SlowReceiver(clock, seconds=5)
-    services = app.state.services
     async with httpx.AsyncClient(transport=httpx.MockTransport(slow.handle_async)) as http:
-        first, other = (
-            Scheduler(
-                store=services.store,
-                settings=settings,
-                clock=clock,
-                http=http,
-                broker=services.broker,
-            )
-            for _ in range(2)
-        )
+        first, other = (another_scheduler(app, settings, clock, http) for _ in range(2))
 
         async def taken_over() -> None:
             # The first instance stalled past its lease (a long pause): the other took it.
             clock.advance(timedelta(seconds=60))
             assert await leases.acquire(
-                services.store, name="scheduler", holder=other.holder, now=clock.now(), seconds=30
+                app.state.services.store,
+                name="scheduler",
+                holder=other.holder,
+                now=clock.now(),
+                seconds=30,
             )
 
         slow.meanwhile = taken_over
