@@ -51,6 +51,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.event_group_size = Histogram(
+            "tally_event_group_size",
+            "Single events recorded together in one transaction (group commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if not directory:

@@ -14,16 +14,18 @@ from strawberry.dataloader import DataLoader
 
 from app.clock import Clock
 from app.domain.errors import RequestError
+from app.domain.events import TrackRequest
 from app.messaging.broker import Broker
 from app.metrics import Metrics
 from app.services.audience import Audience
 from app.services.auth import Authenticator, Principal
 from app.services.contacts import Contacts, Page
+from app.services.group_commit import GroupCommit
 from app.services.identity import Identity
 from app.services.messaging import Messenger, RulesCache
 from app.services.privacy import Privacy
 from app.services.rules import Rules
-from app.services.tracking import Tracker
+from app.services.tracking import Tracker, TrackOutcome
 from app.services.workspaces import Workspaces
 from app.settings import Settings
 from app.store.database import Store
@@ -44,6 +46,7 @@ class Context:
     rules_cache: RulesCache
     broker: Broker
     authenticator: Authenticator | None = None
+    group_commit: GroupCommit[TrackRequest, TrackOutcome] | None = None
     connection_params: dict[str, object] | None = None  # a WebSocket's connection_init payload
 
     @property
@@ -60,6 +63,7 @@ class Context:
             metrics=self.metrics,
             workspace=self.principal.workspace,
             after=self.messenger.on_events,
+            group_commit=self.group_commit,
         )
 
     @cached_property

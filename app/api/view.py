@@ -25,12 +25,15 @@ from app.api.graphiql import graphiql_page
 from app.api.wire import CodedTransportWS, any_subscription
 from app.clock import Clock
 from app.domain.errors import RequestError
+from app.domain.events import TrackRequest
 from app.messaging.broker import Broker
 from app.messaging.scheduler import Scheduler
 from app.metrics import Metrics
 from app.services.auth import Authenticator, Principal
+from app.services.group_commit import GroupCommit
 from app.services.messaging import RulesCache
 from app.services.rate_limits import RateLimiter
+from app.services.tracking import TrackOutcome
 from app.settings import Settings
 from app.store.database import Store
 
@@ -55,6 +58,12 @@ class Services:
     scheduler: Scheduler | None = None
     broker: Broker = field(default_factory=Broker)
     rate_limiter: RateLimiter | None = None
+    group_commit: GroupCommit[TrackRequest, TrackOutcome] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.group_commit = GroupCommit(
+            max_group=self.settings.max_batch_size, metrics=self.metrics
+        )
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -94,6 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
             authenticator=services.authenticator,
             metrics=services.metrics,
             rules_cache=services.rules_cache,
+            group_commit=services.group_commit,
         )
 
     def decode_json(self, data: str | bytes) -> object:

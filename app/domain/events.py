@@ -7,6 +7,7 @@ from datetime import datetime
 
 from app.domain.errors import InvalidInput, UserError
 from app.domain.metadata import TypedValue, to_stored, type_metadata, value_type
+from app.domain.models import EventSummary
 from app.domain.names import normalize_event_name
 from app.domain.refs import ContactKey, RefInput
 from app.domain.storable import storable_problems
@@ -146,3 +147,26 @@ def event_type_deltas(
         if name in deltas:
             deltas[name].new_contacts += 1
     return deltas
+
+
+def summaries_after_each(
+    events: list[tuple[str, str, datetime]], *, before: dict[tuple[str, str], EventSummary]
+) -> list[EventSummary]:
+    """The summary after each of `events` ((contact id, name, occurredAt), recorded in this
+    order in one transaction), from the summaries `before` them by (contact id, name)."""
+    running = dict(before)
+    after = []
+    for contact_id, name, occurred_at in events:
+        last = running.get((contact_id, name))
+        first_at, last_at = (
+            (occurred_at, occurred_at) if last is None else (last.first_at, last.last_at)
+        )
+        summary = EventSummary(
+            name=name,
+            count=1 if last is None else last.count + 1,
+            first_at=min(first_at, occurred_at),
+            last_at=max(last_at, occurred_at),
+        )
+        running[(contact_id, name)] = summary
+        after.append(summary)
+    return after

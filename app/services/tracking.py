@@ -8,7 +8,7 @@ store picks the single-document form when there is one document.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +19,7 @@ from app.domain.events import (
     ValidEvent,
     contact_deltas,
     event_type_deltas,
+    summaries_after_each,
     validate_event,
 )
 from app.domain.models import Contact, Event, EventSummary, Workspace
@@ -31,6 +32,7 @@ from app.services.event_names import (
     too_many_metadata_keys,
     too_many_names,
 )
+from app.services.group_commit import GroupCommit
 from app.settings import Settings
 from app.store import contacts as store_contacts
 from app.store import event_types as store_event_types
@@ -78,15 +80,27 @@ class Tracker:
         metrics: Metrics,
         workspace: Workspace,
         after: AfterRecording | None = None,
+        group_commit: GroupCommit[TrackRequest, TrackOutcome] | None = None,
     ) -> None:
         self._store = store
+        self._group_commit = group_commit
         self._settings = settings
         self._metrics = metrics
         self._workspace = workspace
         self._after = after
 
     async def track(self, request: TrackRequest, *, now: datetime) -> TrackOutcome:
-        [outcome] = await self.track_many([request], now=now)
+        """One event: with a `group_commit`, recorded with the workspace's events that arrive
+        at the same time (app.services.group_commit)."""
+        if self._group_commit is None:
+            [outcome] = await self.track_many([request], now=now)
+        else:
+            outcome = await self._group_commit.add(
+                self._workspace.id,
+                request,
+                now=now,
+                record=lambda requests, now: self.track_many(requests, now=now, each_summary=True),
+            )
         if outcome.duplicate and outcome.event is not None:
             contact = await store_contacts.find_contact_by_id(
                 self._store, workspace_id=self._workspace.id, contact_id=outcome.event.contact_id
@@ -98,9 +112,13 @@ class Tracker:
         return outcome
 
     async def track_many(
-        self, requests: list[TrackRequest], *, now: datetime
+        self, requests: list[TrackRequest], *, now: datetime, each_summary: bool = False
     ) -> list[TrackOutcome]:
-        """One outcome per request, in order. Invalid requests never block valid ones."""
+        """One outcome per request, in order. Invalid requests never block valid ones.
+
+        An outcome's summary is its contact's after every event of the batch, or with
+        `each_summary` after its own event (in request order; one more read when several events
+        are counted)."""
         check_batch_size(len(requests), self._settings.max_batch_size)
         batch = _Batch(valid={}, event_ids={})
         for index, request in enumerate(requests):
@@ -112,7 +130,9 @@ class Tracker:
             except InvalidInput as e:
                 batch.outcomes[index] = TrackOutcome(errors=e.errors)
         if batch.valid:
-            await self._store.in_transaction(lambda: self._record(batch, now=now))
+            await self._store.in_transaction(
+                lambda: self._record(batch, now=now, each_summary=each_summary)
+            )
             await self._explain_duplicates(batch, now=now)
         outcomes = [batch.outcomes[index] for index in range(len(requests))]
         for result, count in Counter(outcome.result for outcome in outcomes).items():
@@ -126,7 +146,7 @@ class Tracker:
             await self._after(recorded, now)
         return outcomes
 
-    async def _record(self, batch: _Batch, *, now: datetime) -> None:
+    async def _record(self, batch: _Batch, *, now: datetime, each_summary: bool) -> None:
         """The names' cap, keys, then summaries, raw events and catalog: the order a retry
         repairs."""
         store, workspace_id = self._store, self._workspace.id
@@ -172,6 +192,11 @@ class Tracker:
             else:
                 counted[index] = event
         deltas = contact_deltas(list(counted.values()))
+        before = None
+        if each_summary and len(counted) > 1:
+            before = await store_contacts.find_contacts(
+                store, workspace_id=workspace_id, keys=deltas
+            )
         contacts = await store_contacts.record_events(
             store, workspace_id=workspace_id, deltas=deltas, now=now
         )
@@ -212,10 +237,14 @@ class Tracker:
         )
         if names.new & {event.name for event in counted.values()}:
             await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
+        summaries = {
+            index: contacts[event.contact].summaries[event.name] for index, event in counted.items()
+        }
+        if before is not None:
+            summaries = _summaries_after_each(events, before=before.values())
         for index, event in counted.items():
-            contact = contacts[event.contact]
             batch.outcomes[index] = TrackOutcome(
-                event=events[index], contact=contact, summary=contact.summaries[event.name]
+                event=events[index], contact=contacts[event.contact], summary=summaries[index]
             )
 
     async def _explain_duplicates(self, batch: _Batch, *, now: datetime) -> None:
@@ -250,6 +279,23 @@ def _first_time(
             if contact.summaries[name].count == summary.count:
                 pairs.add((key, name))
     return pairs
+
+
+def _summaries_after_each(
+    events: dict[int, Event], *, before: Iterable[Contact]
+) -> dict[int, EventSummary]:
+    """Each event's summary once it was recorded, from the contacts read before the batch."""
+    start = {
+        (contact.id, name): summary
+        for contact in before
+        for name, summary in contact.summaries.items()
+    }
+    order = sorted(events)
+    after = summaries_after_each(
+        [(events[i].contact_id, events[i].name, events[i].occurred_at) for i in order],
+        before=start,
+    )
+    return dict(zip(order, after, strict=True))
 
 
 def _contact_not_found() -> UserError:

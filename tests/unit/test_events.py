@@ -13,9 +13,11 @@ from app.domain.events import (
     ValidEvent,
     contact_deltas,
     event_type_deltas,
+    summaries_after_each,
     validate_event,
 )
 from app.domain.metadata import Link, Money
+from app.domain.models import EventSummary
 from app.domain.refs import ContactKey, RefInput, RefKind
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -95,3 +97,22 @@ def test_event_type_deltas_count_new_contacts_and_every_metadata_type() -> None:
     assert viewed.new_contacts == 1
     assert viewed.metadata_types == {"path": ["string", "link"], "n": ["number"]}
     assert set(deltas) == {"viewed"}
+
+
+def test_summaries_after_each_event_of_one_transaction() -> None:
+    day = datetime(2026, 1, 10, tzinfo=UTC)
+    before = {("c1", "paid"): EventSummary(name="paid", count=4, first_at=day, last_at=day)}
+    events = [
+        ("c1", "paid", day + timedelta(days=2)),
+        ("c2", "paid", day),
+        ("c1", "paid", day - timedelta(days=5)),
+        ("c1", "viewed", day),
+    ]
+    after = summaries_after_each(events, before=before)
+    assert [(s.name, s.count, s.first_at, s.last_at) for s in after] == [
+        ("paid", 5, day, day + timedelta(days=2)),
+        ("paid", 1, day, day),
+        ("paid", 6, day - timedelta(days=5), day + timedelta(days=2)),
+        ("viewed", 1, day, day),
+    ]
+    assert before[("c1", "paid")].count == 4  # left as it was

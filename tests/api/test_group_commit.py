@@ -1,0 +1,119 @@
+"""Single trackEvents that arrive together are recorded together (app/services/group_commit.py):
+fewer transactions, and each request still gets exactly its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+
+from tests.api.test_track_event import CONTACT, iso, track
+from tests.faults import Faults
+from tests.helpers import GraphQL, total_store_commands
+
+
+async def groups(http: httpx.AsyncClient) -> tuple[float, float]:
+    """(transactions of single events, events in them) from tally_event_group_size."""
+    text = (await http.get("/metrics")).text
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "tally_event_group_size"
+        for sample in family.samples
+    }
+    return samples["tally_event_group_size_count"], samples["tally_event_group_size_sum"]
+
+
+async def test_concurrent_events_share_transactions_and_each_gets_its_own_summary(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    await track(
+        gql, name="viewed-pricing", contact={"userId": "ann"}, occurredAt=iso(timedelta(days=-10))
+    )
+    before_groups, before_events = await groups(http)
+    before_commands = await total_store_commands(http)
+    # Out of order on purpose: some older than the first event, some newer.
+    offsets = [timedelta(days=-20 + 2 * (i % 9), minutes=i) for i in range(20)]
+    results = await asyncio.gather(
+        *(
+            track(gql, name="viewed-pricing", contact={"userId": "ann"}, occurredAt=iso(offset))
+            for offset in offsets
+        )
+    )
+    assert all(r["userErrors"] == [] for r in results)
+    after_groups, after_events = await groups(http)
+    assert after_events - before_events == 20
+    assert after_groups - before_groups < 20  # several events a transaction
+    assert await total_store_commands(http) - before_commands < 20 * 6
+    # Each summary is the contact's after that very event: counts 2..21, and firstAt / lastAt
+    # the earliest / latest of the events counted up to it.
+    by_count = sorted(results, key=lambda r: r["summary"]["count"])
+    assert [r["summary"]["count"] for r in by_count] == list(range(2, 22))
+    first = last = datetime.fromisoformat(iso(timedelta(days=-10)))
+    for result in by_count:
+        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
+        first, last = min(first, occurred), max(last, occurred)
+        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
+        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
+    contact = (await gql.data(CONTACT, ref={"userId": "ann"}))["contact"]
+    [summary] = contact["eventSummaries"]
+    assert summary["count"] == 21
+    assert datetime.fromisoformat(summary["firstAt"]) == first
+    assert datetime.fromisoformat(summary["lastAt"]) == last
+
+
+async def test_a_group_keeps_each_request_s_own_outcome(gql: GraphQL) -> None:
+    inputs: list[dict[str, Any]] = [
+        {"name": "bought-game", "contact": {"userId": "bo"}, "idempotencyKey": "order-1"},
+        {"name": "bought-game", "contact": {"userId": "bo"}, "idempotencyKey": "order-1"},
+        {"name": "not a name!", "contact": {"userId": "bo"}},
+        {"name": "bought-game", "contact": {"id": "000000000000000000000000"}},
+        {"name": "viewed-page", "contact": {"anonymousId": "visitor-9"}},
+        {"name": "bought-game", "contact": {"userId": "cy"}},
+    ]
+    results = await asyncio.gather(*(track(gql, **i) for i in inputs))
+    first, again, bad_name, nobody, lead, other = results
+    assert first["userErrors"] == []
+    assert not first["duplicate"]
+    assert again["duplicate"]
+    assert again["event"]["id"] == first["event"]["id"]
+    assert [e["code"] for e in bad_name["userErrors"]] == ["INVALID_EVENT_NAME"]
+    assert [e["code"] for e in nobody["userErrors"]] == ["CONTACT_NOT_FOUND"]
+    assert lead["contact"]["role"] == "LEAD"
+    assert lead["summary"]["count"] == 1
+    assert other["contact"]["userId"] == "cy"
+    assert other["summary"]["count"] == 1
+    assert first["summary"]["count"] == 1
+    assert first["contact"]["userId"] == "bo"
+    bo = (await gql.data(CONTACT, ref={"userId": "bo"}))["contact"]
+    assert bo["eventSummaries"][0]["count"] == 1  # the retried order counted once
+
+
+async def test_a_store_fault_reaches_every_request_of_its_group(
+    gql: GraphQL, app: Starlette
+) -> None:
+    await track(gql, name="used-feature", contact={"userId": "dee"})
+    faults = Faults(app.state.services.store)
+    faults.before("events", "insert", raise_=ConnectionError("the database went away"))
+    try:
+        bodies = await asyncio.gather(
+            *(
+                gql.result(
+                    "mutation($i: TrackEventInput!) { trackEvent(input: $i) { duplicate } }",
+                    i={"name": "used-feature", "contact": {"userId": f"u{n}"}},
+                )
+                for n in range(4)
+            )
+        )
+    finally:
+        faults.restore()
+    for body in bodies:
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    # The next events go through.
+    assert (await track(gql, name="used-feature", contact={"userId": "dee"}))["summary"][
+        "count"
+    ] == 2
