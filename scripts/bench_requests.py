@@ -5,10 +5,10 @@ Over HTTP, `python -m app serve` (uvicorn, one process, embedded store, the rate
 is loaded by Debian's `wrk` (two threads, 16 connections) for `--seconds` a run, `/healthz` and
 single `trackEvent` calls in alternating rounds (three by default; the median of each is
 reported). Every trackEvent carries an idempotency key of its own (`wrk-<round>-<thread>-<n>`),
-so each is a new event (6 store commands); 200 users, three metadata values, as in
+so each is a new event (6 store commands alone); 200 users, three metadata values, as in
 bench_ingest. Only 2xx answers are counted (wrk's "Non-2xx" are subtracted), and the events
 the server accepted are read back from /metrics to show that every counted answer was a
-recorded event.
+recorded event, with the events each ingest transaction carried (group commit).
 
 In process, the app runs over httpx's ASGI transport (no sockets): per event, the request time
 minus a `/healthz` request's time (the transport and Starlette) minus the store's time
@@ -99,10 +99,12 @@ def wrk(url: str, *, seconds: int, script: Path | None = None) -> tuple[float, i
     return (count - bad) / elapsed, count - bad, bad
 
 
-def accepted_events(client: httpx.Client) -> float:
+def accepted_events(client: httpx.Client) -> tuple[float, float]:
+    """(events accepted, ingest transactions of single events) so far, from /metrics."""
     text = client.get("/metrics").text
     found = re.search(r'tally_events_ingested_total\{result="accepted"\} ([\d.e+]+)', text)
-    return float(found.group(1)) if found else 0.0
+    groups = re.search(r"tally_event_group_size_count ([\d.e+]+)", text)
+    return float(found.group(1)) if found else 0.0, float(groups.group(1)) if groups else 0.0
 
 
 def bench_http(*, rounds: int, seconds: int, log_level: str) -> None:
@@ -127,17 +129,19 @@ def bench_http(*, rounds: int, seconds: int, log_level: str) -> None:
         client.post("/graphql", json={"query": TRACK, "variables": {"input": event(-1)}})
         for r in range(rounds):
             health, _, bad_health = wrk(f"{url}/healthz", seconds=seconds)
-            before = accepted_events(client)
+            before, groups_before = accepted_events(client)
             track, ok, bad = wrk(
                 f"{url}/graphql", seconds=seconds, script=lua_script(Path(folder), f"{r}")
             )
-            accepted = accepted_events(client) - before
+            after, groups_after = accepted_events(client)
+            accepted = after - before
+            per_group = accepted / max(groups_after - groups_before, 1)
             health_rates.append(health)
             track_rates.append(track)
             print(
                 f"  round {r + 1}: /healthz {health:8,.0f}/s ({bad_health} non-2xx)   "
                 f"trackEvent {track:6,.0f}/s ({bad} non-2xx; {accepted:,.0f} events accepted for "
-                f"{ok:,} 2xx answers)   1/{health / track:.1f}"
+                f"{ok:,} 2xx answers, {per_group:.1f} a transaction)   1/{health / track:.1f}"
             )
     health, track = statistics.median(health_rates), statistics.median(track_rates)
     print(f"  median: /healthz {health:,.0f}/s, trackEvent {track:,.0f}/s: 1/{health / track:.1f}")
