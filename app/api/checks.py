@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -23,6 +23,7 @@ from app.api.extensions import without_suggestions
 from app.api.measure import Bounds, Measure, measure
 from app.api.scopes import forbidden_reads, scope_error
 from app.domain.errors import RequestError, check_batch_size
+from app.services.auth import Principal
 from app.settings import Settings
 
 MAX_FIELDS = 10_000  # fields once fragments are expanded
@@ -57,11 +58,11 @@ class Limits:
 
 
 class DocumentChecks(SchemaExtension):
-    """Pass as a factory sharing one cache: `lambda: DocumentChecks(cache, limits)`."""
+    """Pass as a factory sharing one cache: `lambda: DocumentChecks(cache, checks)`."""
 
-    def __init__(self, cache: DocumentCache, limits: Limits) -> None:
+    def __init__(self, cache: DocumentCache, checks: Checks) -> None:
         self.cache = cache
-        self.limits = limits
+        self.checks = checks
         self.entry: Entry | None = None
 
     def on_parse(self) -> Iterator[None]:
@@ -76,47 +77,63 @@ class DocumentChecks(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        entry = self.entry
-        if entry is None:  # a document given without text: nothing to cache
+        if self.entry is None:  # a document given without text: nothing to cache
             yield
             return
-        auth, schema = getattr(context.context, "auth", None), context.schema._schema
-        measured = self._measure(entry)
+        context.pre_execution_errors = self.checks.errors(
+            self.entry,
+            schema=context.schema._schema,
+            name=context.operation_name,
+            variables=context.variables,
+            auth=getattr(context.context, "auth", None),
+            rules=context.validation_rules,
+        )
+        yield
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The checks of a cached document's operation, as plain calls: `DocumentChecks` runs them
+    inside Strawberry, the view's lean path (app.api.execution) without it."""
+
+    limits: Limits
+
+    def errors(
+        self,
+        entry: Entry,
+        *,
+        schema: GraphQLSchema,
+        name: str | None,
+        variables: object,
+        auth: Principal | None,
+        rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        """What refuses the operation `name` (the operation Strawberry picks: the one named, or
+        the first), none when it may run."""
+        measured = self._measure(entry, schema, name, variables)
         errors = self._size_errors(measured)
-        if not errors and (refused := scope_error(auth, lambda: self._forbidden(entry))):
+        if not errors and (refused := scope_error(auth, lambda: _forbidden(entry, schema, name))):
             errors = [refused]
         if not errors:
             if entry.errors is None:
-                entry.errors = validate_document(schema, entry.document, context.validation_rules)
+                entry.errors = validate_document(schema, entry.document, rules)
             admin = auth is not None and auth.is_admin
             # copies: the cached errors must keep their suggestions for admin keys
             errors = [e if admin else without_suggestions(e) for e in entry.errors]
         if not errors:
             errors = self._cost_errors(measured)
-        context.pre_execution_errors = errors
-        yield
+        return errors
 
-    def _measure(self, entry: Entry) -> Measure:
-        context = self.execution_context
-        name = context.operation_name
+    def _measure(
+        self, entry: Entry, schema: GraphQLSchema, name: str | None, variables: object
+    ) -> Measure:
         if name in entry.measures:
             return entry.measures[name]
-        variables = context.variables if isinstance(context.variables, Mapping) else None
-        schema = context.schema._schema
-        measured = measure(schema, entry.document, name, variables, self.limits.bounds)
+        values = variables if isinstance(variables, Mapping) else None
+        measured = measure(schema, entry.document, name, values, self.limits.bounds)
         if not measured.reads_variables and (name is None or name in operation_names(entry)):
             entry.measures[name] = measured
         return measured
-
-    def _forbidden(self, entry: Entry) -> list[str]:
-        """What a publishable key may not read in the operation: by document, like measures."""
-        name = self.execution_context.operation_name
-        if name in entry.forbidden:
-            return entry.forbidden[name]
-        found = forbidden_reads(self.execution_context.schema._schema, entry.document, name)
-        if name is None or name in operation_names(entry):
-            entry.forbidden[name] = found
-        return found
 
     def _size_errors(self, measured: Measure) -> list[GraphQLError]:
         size, limits = measured.size, self.limits
@@ -167,6 +184,16 @@ class DocumentChecks(SchemaExtension):
                 )
             ]
         return []
+
+
+def _forbidden(entry: Entry, schema: GraphQLSchema, name: str | None) -> list[str]:
+    """What a publishable key may not read in the operation: by document, like measures."""
+    if name in entry.forbidden:
+        return entry.forbidden[name]
+    found = forbidden_reads(schema, entry.document, name)
+    if name is None or name in operation_names(entry):
+        entry.forbidden[name] = found
+    return found
 
 
 def _error(code: str, message: str) -> GraphQLError:

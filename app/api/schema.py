@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.api.checks import DocumentChecks, Limits
+from app.api.checks import Checks, DocumentChecks, Limits
 from app.api.documents import DocumentCache
 from app.api.extensions import (
     OperationHooks,
@@ -29,6 +29,7 @@ log = logging.getLogger("app.api")
 
 class TallySchema(strawberry.Schema):
     documents: DocumentCache  # parsed and validated documents (app.api.checks)
+    checks: Checks  # what a document must pass before it runs
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -48,7 +49,7 @@ def build_schema(settings: Settings | None = None) -> TallySchema:
     settings = settings or Settings()
     # One cache of parsed and validated documents for the schema's lifetime: validation is
     # most of Strawberry's per-request cost (~2 ms a document).
-    cache, limits = DocumentCache(), Limits.of(settings)
+    cache, checks = DocumentCache(), Checks(Limits.of(settings))
     schema = TallySchema(
         query=Query,
         mutation=Mutation,
@@ -59,8 +60,8 @@ def build_schema(settings: Settings | None = None) -> TallySchema:
         ),
         extensions=[
             lambda: OperationHooks(settings.max_tokens),
-            lambda: DocumentChecks(cache, limits),
+            lambda: DocumentChecks(cache, checks),
         ],
     )
-    schema.documents = cache
+    schema.documents, schema.checks = cache, checks
     return schema
