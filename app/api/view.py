@@ -21,7 +21,9 @@ from strawberry.types.unset import UnsetType
 from app.api import sockets
 from app.api.bodies import error_response, parse_graphql_body, read_body
 from app.api.context import Context
+from app.api.execution import LeanPath
 from app.api.graphiql import graphiql_page
+from app.api.schema import TallySchema
 from app.api.wire import CodedTransportWS, any_subscription
 from app.clock import Clock
 from app.domain.errors import RequestError
@@ -69,9 +71,9 @@ class Services:
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = CodedTransportWS
 
-    def __init__(self, schema: object, *, services: Services) -> None:
+    def __init__(self, schema: TallySchema, *, services: Services) -> None:
         super().__init__(
-            schema,  # type: ignore[arg-type]
+            schema,
             graphql_ide="graphiql",
             allow_queries_via_get=True,
             # Browsers send Origin on WebSocket handshakes and apply no CORS to them: pages on
@@ -83,16 +85,22 @@ class GraphQLView(GraphQL[Context, None]):
         self.connection_init_wait_timeout = timedelta(
             seconds=services.settings.ws_init_timeout_seconds
         )
+        self.lean = LeanPath(
+            schema, encode_json=self.encode_json, http_streams=bool(self._stream_transport_map)
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        services = self.services
-        assert services.store is not None
         if isinstance(request, Request):
             principal = request.state.principal
         else:  # a WebSocket: its upgrade headers, or later its connection_init payload
             principal = await self._authenticate(request.headers.get("authorization"))
+        return self._context(request, principal)
+
+    def _context(self, request: Request | WebSocket, principal: Principal | None) -> Context:
+        services = self.services
+        assert services.store is not None
         return Context(
             request=request,
             auth=principal,
@@ -226,6 +234,11 @@ class GraphQLView(GraphQL[Context, None]):
             await refused(scope, receive, send)
             return
         send = _with_headers(send, headers)
+        if request.method == "POST" and isinstance(parsed, dict):
+            answer = await self.lean.answer(parsed, self._context(request, principal))
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
         scope.setdefault("state", {})["principal"] = principal
         token = _checked_body.set((body, parsed))
         try:

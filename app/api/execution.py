@@ -1,0 +1,150 @@
+"""The lean path: one JSON-POSTed operation of a cached document, run without Strawberry's
+HTTP layer and its extension runner.
+
+A single `trackEvent` is the request Tally answers most, and Strawberry spent ~150-190 us of
+it around the work: `AsyncBaseHTTPView.run` (sub-response, context, a second look at the body,
+its result -> dict -> JSON -> Response chain) and `Schema.execute` (an ExecutionContext, the
+extension runner's context managers around OperationHooks and DocumentChecks, the operation
+type checks). Here the same steps are plain calls, in Strawberry's order (strawberry 0.341,
+`Schema.execute` and `_execute_operation`): the document from the cache, the operation
+Strawberry would pick, `Checks.errors` (what DocumentChecks runs), graphql-core's `execute`
+with the arguments Strawberry passes it (executor class, `optimized_is_awaitable`, the
+operation's extensions), `process_errors` on any error, the operation's duration in
+`tally_graphql_request_duration_seconds`, and the answer Strawberry's ASGI view writes (200,
+`application/json`, compact JSON).
+
+The view takes this path only for a POST whose JSON body is one operation (no batch) of
+type query or mutation, in a document already parsed and validated (the document cache,
+app.api.documents) that passes its checks. Everything else — batches, GETs, documents met
+for the first time, every refusal — is Strawberry's to answer, unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from inspect import isawaitable
+from typing import Any, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    specified_rules,
+)
+from starlette.responses import Response
+from strawberry.execution import optimized_is_awaitable
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+
+from app.api.context import Context
+from app.api.schema import TallySchema
+
+RULES = tuple(specified_rules)  # Strawberry's default (only run for a document not yet validated)
+# Strawberry's, typed as graphql-core's signature asks
+_IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+_ALLOWED = {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
+
+
+class LeanPath:
+    def __init__(
+        self,
+        schema: TallySchema,
+        *,
+        encode_json: Callable[[object], str | bytes],
+        http_streams: bool,
+    ) -> None:
+        self.schema = schema
+        self.encode_json = encode_json
+        # Strawberry would wrap resolvers in a middleware for an extension hooking `resolve`
+        # (or for schema directives), run incremental execution when so configured, and read
+        # Accept for an HTTP stream transport (SSE, multipart subscriptions): none of that is
+        # mirrored here, so any of it turns the lean path off.
+        self.enabled = not (
+            http_streams
+            or schema.directives
+            or schema.config.enable_experimental_incremental_execution
+            or any(e._implements_resolve() for e in schema.get_extensions())
+        )
+
+    async def answer(self, operation: Mapping[str, Any], context: Context) -> Response | None:
+        """The response to `operation` (a POST body's {"query", "variables", ...}, already
+        shape-checked), or None when Strawberry is to answer it."""
+        started = time.perf_counter()
+        schema = self.schema
+        entry = schema.documents.get(operation["query"]) if self.enabled else None
+        if entry is None or entry.errors is None:
+            return None
+        name = operation.get("operationName")
+        definition = _operation(entry.document, name)
+        if (
+            definition is None
+            or StrawberryOperationType(definition.operation.value) not in _ALLOWED
+        ):
+            return None
+        if name is None and definition.name is not None:
+            name = definition.name.value  # as Strawberry's ExecutionContext.operation_name
+        variables = operation.get("variables")
+        graphql_schema = schema._schema
+        refused = schema.checks.errors(
+            entry,
+            schema=graphql_schema,
+            name=name,
+            variables=variables,
+            auth=context.auth,
+            rules=RULES,
+        )
+        if refused:
+            return None
+        try:
+            result = execute(
+                graphql_schema,
+                entry.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=name,
+                is_awaitable=_IS_AWAITABLE,
+                executor_class=schema.execution_context_class,
+                operation_extensions=operation.get("extensions"),
+            )
+            if isawaitable(result):
+                result = await result
+        except Exception as exc:  # as Schema.execute: an error in the answer, not a 500
+            error = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            result = ExecutionResult(None, [error])
+        assert isinstance(result, ExecutionResult)
+        if result.errors:
+            schema._process_errors(
+                result.errors,
+                ExecutionContext(
+                    query=operation["query"],
+                    schema=schema,
+                    allowed_operations=StrawberryOperationType.from_http("POST"),
+                    context=context,
+                    variables=variables,
+                    provided_operation_name=name,
+                    graphql_document=entry.document,
+                    pre_execution_errors=result.errors,
+                ),
+            )
+        context.metrics.request_duration.labels(operation_type=definition.operation.value).observe(
+            time.perf_counter() - started
+        )
+        data: dict[str, object] = {"data": result.data}
+        if result.errors:
+            data["errors"] = [error.formatted for error in result.errors]
+        return Response(self.encode_json(data), media_type="application/json")
+
+
+def _operation(document: DocumentNode, name: object) -> OperationDefinitionNode | None:
+    """The operation Strawberry runs: the one named, or the document's first."""
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name is not None and definition.name.value == name)
+        ):
+            return definition
+    return None
