@@ -34,6 +34,7 @@ from graphql import (
     execute,
     specified_rules,
 )
+from prometheus_client import Histogram
 from starlette.responses import Response
 from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionContext
@@ -41,11 +42,12 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from app.api.context import Context
 from app.api.schema import TallySchema
+from app.metrics import Metrics
 
 RULES = tuple(specified_rules)  # Strawberry's default (only run for a document not yet validated)
 # Strawberry's, typed as graphql-core's signature asks
 _IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
-_ALLOWED = {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
+_ALLOWED = {StrawberryOperationType.QUERY.value, StrawberryOperationType.MUTATION.value}
 
 
 class LeanPath:
@@ -53,11 +55,16 @@ class LeanPath:
         self,
         schema: TallySchema,
         *,
+        metrics: Metrics,
         encode_json: Callable[[object], str | bytes],
         http_streams: bool,
     ) -> None:
         self.schema = schema
         self.encode_json = encode_json
+        self.metrics = metrics
+        # tally_graphql_request_duration_seconds's children, looked up once (on first use, as
+        # Strawberry's path does: a type never run is not shown)
+        self.durations: dict[str, Histogram] = {}
         # Strawberry would wrap resolvers in a middleware for an extension hooking `resolve`
         # (or for schema directives), run incremental execution when so configured, and read
         # Accept for an HTTP stream transport (SSE, multipart subscriptions): none of that is
@@ -79,10 +86,7 @@ class LeanPath:
             return None
         name = operation.get("operationName")
         definition = _operation(entry.document, name)
-        if (
-            definition is None
-            or StrawberryOperationType(definition.operation.value) not in _ALLOWED
-        ):
+        if definition is None or definition.operation.value not in _ALLOWED:
             return None
         if name is None and definition.name is not None:
             name = definition.name.value  # as Strawberry's ExecutionContext.operation_name
@@ -131,13 +135,17 @@ class LeanPath:
                     pre_execution_errors=result.errors,
                 ),
             )
-        context.metrics.request_duration.labels(operation_type=definition.operation.value).observe(
-            time.perf_counter() - started
-        )
+        self._duration(definition.operation.value).observe(time.perf_counter() - started)
         data: dict[str, object] = {"data": result.data}
         if result.errors:
             data["errors"] = [error.formatted for error in result.errors]
         return Response(self.encode_json(data), media_type="application/json")
+
+    def _duration(self, kind: str) -> Histogram:
+        child = self.durations.get(kind)
+        if child is None:
+            child = self.durations[kind] = self.metrics.request_duration.labels(operation_type=kind)
+        return child
 
 
 def _operation(document: DocumentNode, name: object) -> OperationDefinitionNode | None:

@@ -86,7 +86,10 @@ class GraphQLView(GraphQL[Context, None]):
             seconds=services.settings.ws_init_timeout_seconds
         )
         self.lean = LeanPath(
-            schema, encode_json=self.encode_json, http_streams=bool(self._stream_transport_map)
+            schema,
+            metrics=services.metrics,
+            encode_json=self.encode_json,
+            http_streams=bool(self._stream_transport_map),
         )
 
     async def get_context(
@@ -203,7 +206,6 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(parsed, Response):
             await parsed(scope, receive, send)
             return
-        _lower_media_type(scope)
         assert self.services.authenticator is not None
         try:
             principal = await self.services.authenticator.authenticate(
@@ -227,22 +229,25 @@ class GraphQLView(GraphQL[Context, None]):
             limited.headers.update({**headers, "Retry-After": str(retry)})
             await limited(scope, receive, send)
             return
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        if request.method == "POST" and isinstance(parsed, dict):
+            # Before the subscription check: the lean path leaves subscriptions to it.
+            answer = await self.lean.answer(parsed, self._context(request, principal))
+            if answer is not None:
+                answer.raw_headers.extend(extra)
+                await answer(scope, receive, send)
+                return
         asked = parsed if request.method == "POST" else dict(request.query_params)
         if any_subscription(asked, max_tokens=self.services.settings.max_tokens):
             refused = subscription_refusal()
             refused.headers.update(headers)
             await refused(scope, receive, send)
             return
-        send = _with_headers(send, headers)
-        if request.method == "POST" and isinstance(parsed, dict):
-            answer = await self.lean.answer(parsed, self._context(request, principal))
-            if answer is not None:
-                await answer(scope, receive, send)
-                return
+        _lower_media_type(scope)
         scope.setdefault("state", {})["principal"] = principal
         token = _checked_body.set((body, parsed))
         try:
-            await super().__call__(scope, _replay(body), send)
+            await super().__call__(scope, _replay(body), _with_headers(send, extra))
         finally:
             _checked_body.reset(token)
 
@@ -263,9 +268,7 @@ def subscription_refusal() -> JSONResponse:
     )
 
 
-def _with_headers(send: Send, headers: dict[str, str]) -> Send:
-    extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", []), *extra]}
