@@ -40,7 +40,9 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from app.api.checks import DocumentChecks
 from app.api.context import Context
+from app.api.extensions import OperationHooks
 from app.api.schema import TallySchema
 from app.metrics import Metrics
 
@@ -65,15 +67,16 @@ class LeanPath:
         # tally_graphql_request_duration_seconds's children, looked up once (on first use, as
         # Strawberry's path does: a type never run is not shown)
         self.durations: dict[str, Histogram] = {}
-        # Strawberry would wrap resolvers in a middleware for an extension hooking `resolve`
-        # (or for schema directives), run incremental execution when so configured, and read
-        # Accept for an HTTP stream transport (SSE, multipart subscriptions): none of that is
-        # mirrored here, so any of it turns the lean path off.
+        # What is mirrored here is Tally's pipeline as it is: the two extensions below, no
+        # resolver middleware (an extension hooking `resolve`, schema directives), no
+        # incremental execution, no HTTP stream transport (SSE, multipart subscriptions, which
+        # read Accept). Anything else added to the schema turns the lean path off: every
+        # request then goes through Strawberry, slower but with whatever was added.
         self.enabled = not (
             http_streams
             or schema.directives
             or schema.config.enable_experimental_incremental_execution
-            or any(e._implements_resolve() for e in schema.get_extensions())
+            or [type(e) for e in schema.get_extensions()] != [OperationHooks, DocumentChecks]
         )
 
     async def answer(self, operation: Mapping[str, Any], context: Context) -> Response | None:

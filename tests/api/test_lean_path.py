@@ -5,14 +5,18 @@ same answer, headers, coded errors, limits and metrics both times."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from strawberry.extensions import SchemaExtension
 
 from app.api.context import Context
 from app.api.execution import LeanPath
+from app.api.schema import TallySchema, build_schema
+from app.metrics import Metrics
 from tests.api.test_keys import new_key
 from tests.faults import Faults
 from tests.helpers import ADMIN_KEY, GraphQL
@@ -175,3 +179,16 @@ async def test_the_operation_run_is_the_one_strawberry_picks(
     if answer is not None:
         assert second.json() == answer
     assert lean == [False, status == 200]
+
+
+def test_anything_added_to_strawberrys_pipeline_turns_the_lean_path_off() -> None:
+    def lean(schema: TallySchema, *, http_streams: bool = False) -> LeanPath:
+        return LeanPath(
+            schema, metrics=Metrics(), encode_json=json.dumps, http_streams=http_streams
+        )
+
+    assert lean(build_schema()).enabled
+    assert not lean(build_schema(), http_streams=True).enabled  # SSE, multipart subscriptions
+    extended = build_schema()
+    extended.extensions = (*extended.extensions, SchemaExtension)
+    assert not lean(extended).enabled
