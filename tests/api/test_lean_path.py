@@ -192,3 +192,21 @@ def test_anything_added_to_strawberrys_pipeline_turns_the_lean_path_off() -> Non
     extended = build_schema()
     extended.extensions = (*extended.extensions, SchemaExtension)
     assert not lean(extended).enabled
+
+
+async def test_a_subscription_in_a_cached_document_is_still_refused_over_http(
+    http: httpx.AsyncClient, lean: list[bool]
+) -> None:
+    document = "query Q { workspace { id } } subscription Feed { eventTracked { name } }"
+    for _ in range(2):
+        ran = await http.post(
+            "/graphql", json={"query": document, "operationName": "Q"}, headers=AUTH
+        )
+        assert ran.json() == {"data": {"workspace": {"id": "default"}}}
+        refused = await http.post(
+            "/graphql", json={"query": document, "operationName": "Feed"}, headers=AUTH
+        )
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_NEEDS_WEBSOCKET"
+        assert "x-ratelimit-remaining" in refused.headers
+    assert lean == [False, False, True, False]
