@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
 
 from app.metrics import Metrics
-from app.services.group_commit import GroupCommit
+from app.services.group_commit import PROBE, GroupCommit
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 class Writer:
-    """Records each group it is given; fails on "boom"."""
+    """Records each group it is given; fails on "boom"; waits while `release` is clear."""
 
     def __init__(self) -> None:
         self.groups: list[list[str]] = []
@@ -29,55 +30,82 @@ class Writer:
         return [item.upper() for item in items]
 
 
-async def test_items_that_arrive_together_are_one_group_in_order() -> None:
-    commit: GroupCommit[str, str] = GroupCommit(max_group=100, metrics=Metrics())
-    writer = Writer()
-    outcomes = await asyncio.gather(
-        *(commit.add("w", item, now=NOW, record=writer.record) for item in "abcd"),
-        commit.add("other", "z", now=NOW, record=writer.record),
-    )
-    assert outcomes == ["A", "B", "C", "D", "Z"]
-    assert writer.groups == [["a", "b", "c", "d"], ["z"]]  # one group per workspace
+def commit(max_group: int = 100) -> GroupCommit[str, str]:
+    return GroupCommit(max_group=max_group, metrics=Metrics())
 
 
-async def test_groups_are_bounded_and_wait_for_the_running_one() -> None:
-    commit: GroupCommit[str, str] = GroupCommit(max_group=3, metrics=Metrics())
-    writer = Writer()
+def adding(
+    lane: GroupCommit[str, str], writer: Writer, items: Iterable[str], ws: str = "w"
+) -> list[asyncio.Task[str]]:
+    return [asyncio.create_task(lane.add(ws, i, now=NOW, record=writer.record)) for i in items]
+
+
+async def test_a_lone_item_on_a_quiet_lane_is_written_at_once() -> None:
+    lanes, writer = commit(), Writer()
+    assert [await lanes.add("w", i, now=NOW, record=writer.record) for i in "abc"] == list("ABC")
+    assert writer.groups == [["a"], ["b"], ["c"]]
+
+
+async def test_items_arriving_during_a_write_are_the_next_group_in_order() -> None:
+    lanes, writer = commit(), Writer()
     writer.release.clear()
-    first = [asyncio.create_task(commit.add("w", i, now=NOW, record=writer.record)) for i in "ab"]
+    [first] = adding(lanes, writer, "a")
     await asyncio.sleep(0.01)
-    assert writer.groups == [["a", "b"]]  # running, not finished
-    later = [
-        asyncio.create_task(commit.add("w", i, now=NOW, record=writer.record)) for i in "cdefg"
-    ]
+    later = adding(lanes, writer, "bcd") + adding(lanes, writer, "z", ws="other")
     await asyncio.sleep(0.01)
-    assert writer.groups == [["a", "b"]]  # one transaction a workspace at a time
+    assert writer.groups == [["a"], ["z"]]  # one write a workspace at a time; others go on
     writer.release.set()
-    assert await asyncio.gather(*first, *later) == list("ABCDEFG")
-    assert writer.groups == [["a", "b"], ["c", "d", "e"], ["f", "g"]]
+    assert await asyncio.gather(first, *later) == list("ABCDZ")
+    assert writer.groups == [["a"], ["z"], ["b", "c", "d"]]
+    # The lane had company: items that arrive together now wait for one another.
+    assert await asyncio.gather(*adding(lanes, writer, "ef")) == ["E", "F"]
+    assert writer.groups[-1] == ["e", "f"]
 
 
-async def test_a_fault_reaches_every_caller_of_the_group_only() -> None:
-    commit: GroupCommit[str, str] = GroupCommit(max_group=100, metrics=Metrics())
-    writer = Writer()
-    outcomes = await asyncio.gather(
-        *(commit.add("w", item, now=NOW, record=writer.record) for item in ("a", "boom")),
-        return_exceptions=True,
-    )
-    assert [type(o) for o in outcomes] == [ConnectionError, ConnectionError]
-    assert await commit.add("w", "c", now=NOW, record=writer.record) == "C"
+async def test_a_quiet_lane_still_notices_items_that_arrive_together() -> None:
+    lanes, writer = commit(), Writer()
+    for i in range(PROBE - 1):
+        await lanes.add("w", f"{i}", now=NOW, record=writer.record)
+    assert await asyncio.gather(*adding(lanes, writer, "xy")) == ["X", "Y"]
+    assert writer.groups[-1] == ["x", "y"]
+
+
+async def test_groups_are_bounded() -> None:
+    lanes, writer = commit(max_group=3), Writer()
+    writer.release.clear()
+    first = adding(lanes, writer, "a")
+    await asyncio.sleep(0.01)
+    later = adding(lanes, writer, "bcdef")
+    await asyncio.sleep(0.01)
+    writer.release.set()
+    assert await asyncio.gather(*first, *later) == list("ABCDEF")
+    assert writer.groups == [["a"], ["b", "c", "d"], ["e", "f"]]
+
+
+async def test_a_fault_reaches_every_caller_of_its_group_only() -> None:
+    lanes, writer = commit(), Writer()
+    writer.release.clear()
+    first = adding(lanes, writer, "a")
+    await asyncio.sleep(0.01)
+    failing = adding(lanes, writer, ["c", "boom"])
+    await asyncio.sleep(0.01)
+    writer.release.set()
+    outcomes = await asyncio.gather(*first, *failing, return_exceptions=True)
+    assert [type(o) for o in outcomes] == [str, ConnectionError, ConnectionError]
+    assert await lanes.add("w", "d", now=NOW, record=writer.record) == "D"
 
 
 async def test_a_caller_that_goes_away_takes_nothing_down() -> None:
-    commit: GroupCommit[str, str] = GroupCommit(max_group=100, metrics=Metrics())
-    writer = Writer()
+    lanes, writer = commit(), Writer()
     writer.release.clear()
-    leaving = asyncio.create_task(commit.add("w", "a", now=NOW, record=writer.record))
-    staying = asyncio.create_task(commit.add("w", "b", now=NOW, record=writer.record))
+    first = adding(lanes, writer, "a")
+    await asyncio.sleep(0.01)
+    leaving, staying = adding(lanes, writer, "bc")
     await asyncio.sleep(0.01)
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leaving
     writer.release.set()
-    assert await staying == "B"
-    assert writer.groups == [["a", "b"]]  # the first caller's event is written all the same
+    assert await staying == "C"
+    assert await first[0] == "A"
+    assert writer.groups == [["a"], ["b", "c"]]  # the caller that left is written all the same
