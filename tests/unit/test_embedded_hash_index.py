@@ -261,3 +261,31 @@ async def test_an_in_list_of_one_value_matches_as_the_equality() -> None:
         assert by_in == by_eq
     assert await things.count_documents({"ws": "w", "k": {"$in": ["a"]}}) == 2
     assert await things.count_documents({"ws": "w", "k": {"$in": [1]}}) == 3  # 1, 1.0, [1]
+
+
+async def test_an_or_of_indexed_lookups_reads_only_what_they_find(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`{ws, $or: [{user_id: {$in: [...]}}, ...]}` (a batch's contacts): the matcher sees the
+    branches' candidates, not every document of the workspace, and the result is the same."""
+    contacts = embedded_client()["t"]["contacts"]
+    await contacts.create_index([("ws", 1), ("user_id", 1)])
+    await contacts.create_index([("ws", 1), ("aliases", 1)])
+    await contacts.insert_many([{"ws": "w", "user_id": f"u{i}"} for i in range(50)])
+    await contacts.insert_many([{"ws": "w", "aliases": ["a", "b"]}, {"ws": "v", "user_id": "u1"}])
+    seen: list[object] = []
+    matcher: Any = filtering.filter_applies
+
+    def counting(filter: Any, document: Any) -> Any:
+        seen.append(document["_id"])
+        return matcher(filter, document)
+
+    monkeypatch.setattr(filtering, "filter_applies", counting)
+    query = {"ws": "w", "$or": [{"user_id": {"$in": ["u1", "u2", "x"]}}, {"aliases": "b"}]}
+    found = [d.get("user_id") async for d in contacts.find(query)]
+    assert sorted(found, key=str) == [None, "u1", "u2"]
+    assert len(seen) == 4  # u1 (twice: ws w and v), u2, the aliases holder
+    seen.clear()
+    unindexed = {"ws": "w", "$or": [{"user_id": "u1"}, {"name": "x"}]}  # all of ws "w" then
+    assert [d["user_id"] async for d in contacts.find(unindexed)] == ["u1"]
+    assert len(seen) == 51

@@ -6,8 +6,9 @@ query engine over the whole collection, so a batch of N writes costs N full scan
 1. Every top-level field named in a collection's indexes gets a hash index (value -> document
    ids), kept up to date on each insert, in-place update, replacement and deletion.
 2. A query with an equality or `$in` on such a field (strings or ObjectIds) takes its
-   candidates from the index, then checks them with mongomock's own matcher (or, for a query
-   that is only such equalities, by plain comparison). An aggregation that starts with `$match`
+   candidates from the index (or from its `$or` branches' indexes, when they hold fewer), then
+   checks them with mongomock's own matcher (or, for a query that is only such equalities, by
+   plain comparison). An aggregation that starts with `$match`
    selects that way too, and `$in` over strings and ObjectIds is a set lookup.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
@@ -188,8 +189,14 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
         size = len(wanted) if key == "_id" else sum(indexes[key].size(v) for v in wanted)
         if best is None or size < best[0]:
             best = (size, key, wanted)
+    if "$or" in filter and (best is None or best[0] > 1):
+        # `{workspace_id, $or: [{user_id: {$in: [...]}}, ...]}`: the branches' lookups, not
+        # the whole workspace, when they hold fewer documents
+        union = _or_candidates(store, filter["$or"])
+        if union is not None and (best is None or len(union) < best[0]):
+            return union
     if best is None:
-        return _or_candidates(store, filter.get("$or"))
+        return None
     _, key, wanted = best
     if key == "_id":
         return _live(store, wanted)
