@@ -3,6 +3,7 @@
 One module per concern, applied once to mongomock's classes before the first client is made:
 
 - `copies`: copies of documents (rollback snapshots, results) without `copy.deepcopy`;
+- `results`: what a find returns, copied out with its dates made aware in one walk;
 - `hash_index`: hash indexes on indexed fields, so lookups and unique checks skip the scan;
 - `writes`: faster inserts and date handling, and the `bulk_write` fix for PyMongo >= 4.11;
 - `lookup`: `$lookup` with a pipeline and `$count` of nothing, as MongoDB runs them;
@@ -20,7 +21,7 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.store.embedded import copies, hash_index, lookup, strict, writes
+from app.store.embedded import copies, hash_index, lookup, results, strict, writes
 
 _patched = False
 
@@ -30,6 +31,7 @@ def _patch_mongomock() -> None:
     if _patched:
         return
     copies.install()
+    results.install()
     hash_index.install()
     writes.install()
     lookup.install()

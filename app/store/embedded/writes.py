@@ -7,8 +7,9 @@
    `_id`, dates, unique indexes) without what it adds on every document: parsing a version
    string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
 3. `find_one_and_update` returning the document after the update (how the store adapter calls
-   it) finds the document to update without copying it out first: mongomock reads it through a
-   cursor, with a full copy, only to take its `_id`.
+   it) finds the document to update without copying it out first (mongomock reads it through a
+   cursor, with a full copy, only to take its `_id`), and returns it copied straight from the
+   store, not through a second query and cursor.
 4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
@@ -27,6 +28,7 @@ from mongomock.collection import BulkOperationBuilder, Collection, _validate_dat
 from pymongo import ReturnDocument
 
 from app.store.embedded.hash_index import doc_key
+from app.store.embedded.results import returned
 
 _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_insert = Collection._insert
@@ -90,9 +92,11 @@ def _find_and_modify(
     if old is not None:
         query = {"_id": old["_id"]}
     updated = self._update(query, update, upsert)
-    if updated["upserted"]:
-        query = {"_id": updated["upserted"]}
-    return self.find_one(query)
+    if old is None:
+        old = {"_id": updated["upserted"]}  # created by the upsert
+    # the document after: what `find_one({_id})` would return, without its query and cursor
+    document = self._store._documents.get(doc_key(old))
+    return None if document is None else returned(document)
 
 
 _PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})

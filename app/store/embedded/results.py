@@ -1,0 +1,79 @@
+"""What a find hands back, copied out of the store in one walk instead of two.
+
+mongomock copies each document it returns (`_copy_field`), then walks the copy again to make
+its dates timezone-aware (`make_datetime_timezone_aware_in_document`: the client is
+`tz_aware`, stored dates are naive UTC). `returned` does both at once and gives the same
+result; `install` makes a cursor's documents leave that way (a projection keeps mongomock's
+two steps) and hands them out one by one without slicing the result list again for each one
+(mongomock's `__next__` copies the list at every step: a result of n documents cost n^2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import mongomock.collection
+from bson import ObjectId
+from bson.tz_util import utc
+from mongomock import helpers
+from mongomock.collection import Collection, Cursor
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+_original_aware = helpers.make_datetime_timezone_aware_in_document
+_original_copy_only_fields = Collection._copy_only_fields
+_original_next = Cursor.__next__
+
+
+def returned(value: Any) -> Any:
+    """`value` as a tz-aware find returns it: mongomock's copy with its dates made aware."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: returned(item) for key, item in value.items()}
+    if kind is datetime:
+        return value.replace(tzinfo=utc)
+    if kind is list:
+        return [returned(item) for item in value]
+    return _original_aware(mongomock.collection._copy_field(value, dict))
+
+
+def _copy_only_fields(self: Collection, doc: Any, fields: Any, container: Any) -> Any:
+    """A document of a find, final: copied (projected) and, for a tz-aware client, aware."""
+    if not self.codec_options.tz_aware:
+        return _original_copy_only_fields(self, doc, fields, container)
+    if fields is None and container is dict:
+        return returned(doc)
+    return _original_aware(_original_copy_only_fields(self, doc, fields, container))
+
+
+def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list[Any]:
+    """mongomock's, without its second walk (the documents come final from above)."""
+    if not self._results or self._factory_last_generated_results != self._factory:
+        self._results = list(self._factory())
+        self._factory_last_generated_results = self._factory
+    results: list[Any] = self._results
+    if with_limit_and_skip:
+        results = results[self._skip :]
+        if self._limit:
+            results = results[: abs(self._limit)]
+    return results
+
+
+def _next(self: Cursor) -> Any:
+    if self._skip < 0:
+        return _original_next(self)
+    results = self._compute_results()
+    position = self._skip + self._emitted
+    if (self._limit and self._emitted >= abs(self._limit)) or position >= len(results):
+        raise StopIteration
+    self._emitted += 1
+    return results[position]
+
+
+def install() -> None:
+    Collection._copy_only_fields = _copy_only_fields  # type: ignore[method-assign]
+    Cursor._compute_results = _compute_results  # type: ignore[method-assign]
+    Cursor.__next__ = _next  # type: ignore[method-assign]
+    Cursor.next = _next
