@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bson import ObjectId
+from bson import BSON, ObjectId
 from mongomock import filtering
 from pymongo import UpdateOne
 from pymongo.errors import (
@@ -150,6 +150,23 @@ async def test_an_insert_past_16_mib_is_refused() -> None:
     with pytest.raises(DocumentTooLarge):
         await things.insert_one({"a": BIG, "b": BIG})
     assert await things.count_documents({}) == 0
+
+
+async def test_an_insert_is_measured_as_stored_with_its_id() -> None:
+    """16 MiB exactly is stored; a byte more is refused, counting the `_id` the insert adds
+    (one insert, a batch or an upsert alike)."""
+    things = embedded_client()["t"]["things"]
+    fits = "x" * (MAX_BSON_SIZE - 30)  # with an ObjectId `_id`: exactly MAX_BSON_SIZE bytes
+    document = {"a": fits}
+    await things.insert_one(document)
+    assert len(BSON.encode(document)) == MAX_BSON_SIZE
+    with pytest.raises(DocumentTooLarge):
+        await things.insert_one({"a": fits + "x"})
+    with pytest.raises(DocumentTooLarge):
+        await things.insert_many([{"a": "small"}, {"a": fits + "x"}])
+    with pytest.raises(DocumentTooLarge):
+        await things.update_one({"k": 1}, {"$set": {"a": fits}}, upsert=True)  # + k: 1
+    assert [d["a"][:5] async for d in things.find({}, {"_id": 0})] == ["xxxxx", "small"]
 
 
 async def test_a_query_past_16_mib_is_refused() -> None:

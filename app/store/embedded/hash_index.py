@@ -283,9 +283,14 @@ def _aggregate(
 
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """Raise DuplicateKeyError when `new_data` (already stored) repeats a unique key."""
+    _reindex(self._store, doc_key(new_data), new_data)  # mongomock calls this after updates
+    check_uniques(self, new_data)
+
+
+def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
+    """`_ensure_uniques` for a document stored through the store's `__setitem__` (indexed)."""
     store = self._store
     key = doc_key(new_data)
-    _reindex(store, key, new_data)  # mongomock calls this after each insert and update
     indexes = _field_indexes(store)
     for index in store.indexes.values():
         if not index.get("unique"):

@@ -149,9 +149,10 @@ def filter_applies(search_filter: Any, document: Any) -> Any:
 
 
 class _TooLarge(DuplicateKeyError):
-    """Raised from the unique check, which mongomock calls after each write and answers by
-    rolling the write back when it raises DuplicateKeyError; turned into the server's error
-    before it leaves mongomock."""
+    """Raised from the unique check, which mongomock calls after each update and answers by
+    rolling the update back when it raises DuplicateKeyError; turned into the server's error
+    before it leaves mongomock. (An insert is measured before it is stored: `writes._insert`
+    calls `refuse_document`.)"""
 
 
 def refuse_query(query: Any) -> None:
@@ -160,6 +161,14 @@ def refuse_query(query: Any) -> None:
         raise DocumentTooLarge(
             f"BSON document too large ({size} bytes): a query document is at most "
             f"{MAX_BSON_SIZE} bytes."
+        )
+
+
+def refuse_document(size: int) -> None:
+    """A document of `size` BSON bytes to insert: refused past 16 MiB, as PyMongo does."""
+    if size > MAX_BSON_SIZE:
+        raise DocumentTooLarge(
+            f"BSON document too large: the server takes documents up to {MAX_BSON_SIZE} bytes."
         )
 
 
@@ -184,18 +193,6 @@ def _checked_update(original: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
 
     return update
-
-
-def _checked_insert(original: Callable[..., Any]) -> Callable[..., Any]:
-    def insert(self: Collection, data: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return original(self, data, *args, **kwargs)
-        except _TooLarge:
-            raise DocumentTooLarge(
-                f"BSON document too large: the server takes documents up to {MAX_BSON_SIZE} bytes."
-            ) from None
-
-    return insert
 
 
 def _checked_iter(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -230,7 +227,7 @@ def _checked_aggregate(original: Callable[..., Any]) -> Callable[..., Any]:
 def _passing_too_large(original: Callable[..., Any]) -> Callable[..., Any]:
     """mongomock-motor turns any DuplicateKeyError from the unique check of a collection with a
     unique index into a plain E11000 (finding the document just written): a 16 MiB refusal
-    must reach `_checked_update` / `_checked_insert` as itself."""
+    must reach `_checked_update` as itself."""
 
     def provide_error_details(collection: Any, data: Any, exception: Exception) -> Exception:
         if isinstance(exception, _TooLarge):
@@ -248,6 +245,5 @@ def install() -> None:
         setattr(module, "filter_applies", filter_applies)  # noqa: B010
     Collection._ensure_uniques = _checked_uniques(Collection._ensure_uniques)  # type: ignore[method-assign]
     Collection._update = _checked_update(Collection._update)  # type: ignore[method-assign]
-    Collection._insert = _checked_insert(Collection._insert)  # type: ignore[method-assign]
     Collection._iter_documents = _checked_iter(Collection._iter_documents)  # type: ignore[method-assign]
     Collection.aggregate = _checked_aggregate(Collection.aggregate)  # type: ignore[method-assign]

@@ -5,7 +5,9 @@
    leaves the rest to mongomock's own function.
 2. Inserting one document takes mongomock's steps (key checks, BSON check, `_id`, duplicate
    `_id`, dates, unique indexes) without what it adds on every document: parsing a version
-   string, a TTL sweep (only when the collection has a TTL index) and a lock round trip.
+   string, a TTL sweep (only when the collection has a TTL index) and a lock round trip. Its
+   one BSON encoding serves both the BSON check and the 16 MiB one (`strict`), and its unique
+   check is `hash_index`'s own, without the wrappers an update's goes through.
 3. `find_one_and_update` returning the document after the update (how the store adapter calls
    it) finds the document to update without copying it out first (mongomock reads it through a
    cursor, with a full copy, only to take its `_id`), and returns it copied straight from the
@@ -23,12 +25,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import BSON, ObjectId
+from bson.errors import InvalidDocument
 from mongomock import DuplicateKeyError, helpers
-from mongomock.collection import BulkOperationBuilder, Collection, _validate_data_fields
+from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
 
-from app.store.embedded.hash_index import doc_key
+from app.store.embedded.hash_index import check_uniques, doc_key
 from app.store.embedded.results import returned
+from app.store.embedded.strict import refuse_document
 
 _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_insert = Collection._insert
@@ -39,10 +43,16 @@ def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = Tr
         return _original_insert(self, data, session, ordered)  # a list comes back one by one
     if not all(isinstance(k, str) for k in data):
         raise ValueError("Document keys must be strings")
-    _validate_data_fields(data)
-    BSON.encode(data)
+    for field in data:
+        if field.startswith("$"):
+            raise InvalidDocument(
+                f'Top-level field names cannot start with the "$" sign (found: {field})'
+            )
     if "_id" not in data:
-        data["_id"] = ObjectId()
+        data["_id"] = ObjectId()  # before the encoding, as PyMongo does
+    # One encoding: it refuses what BSON cannot hold (a NUL in a field name at any depth, a
+    # type it does not know) and measures the document as stored (dates keep their 8 bytes).
+    refuse_document(len(BSON.encode(data)))
     store = self._store
     key = doc_key(data)
     if store._ttl_indexes:
@@ -50,9 +60,9 @@ def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = Tr
     if key in store._documents:
         raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
     document = _patch_datetimes(data)
-    store[key] = document
+    store[key] = document  # indexed on the way in (hash_index)
     try:
-        self._ensure_uniques(document)
+        check_uniques(self, document)  # its size is checked above
     except DuplicateKeyError:
         del store[key]
         raise
