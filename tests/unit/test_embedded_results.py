@@ -44,6 +44,9 @@ def test_a_returned_document_is_mongomocks_copy_with_aware_dates() -> None:
     assert made["at"].utcoffset() is not None
     assert made["aliases"][1]["b"][0].utcoffset() is not None
     assert type(made["ordered"]) is type(reference["ordered"])
+    upserted = OrderedDict(stored)  # mongomock builds an upserted document so
+    assert results.returned(upserted) == _aware(_copy(upserted, dict))
+    assert type(results.returned(upserted)) is type(_aware(_copy(upserted, dict)))
     made["events"]["signup"]["count"] = 3
     made["aliases"][1]["b"].append(2)
     assert stored == _stored() | {"_id": stored["_id"]}  # the stored document is untouched

@@ -10,6 +10,7 @@ two steps) and hands them out one by one without slicing the result list again f
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ def returned(value: Any) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE:
         return value
-    if kind is dict:
+    if kind is dict or kind is OrderedDict:  # an upserted document is an OrderedDict
         return {key: returned(item) for key, item in value.items()}
     if kind is datetime:
         return value.replace(tzinfo=utc)

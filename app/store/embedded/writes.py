@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +119,8 @@ def _patch_datetimes(value: Any) -> Any:
         return value
     if kind is dict:
         return {k: _patch_datetimes(v) for k, v in value.items()}
+    if kind is OrderedDict:  # an upserted document, as mongomock builds it
+        return OrderedDict((k, _patch_datetimes(v)) for k, v in value.items())
     if kind is datetime and value.tzinfo is UTC:
         return value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
     return _original_patch_datetimes(value)
