@@ -289,3 +289,27 @@ async def test_an_or_of_indexed_lookups_reads_only_what_they_find(
     unindexed = {"ws": "w", "$or": [{"user_id": "u1"}, {"name": "x"}]}  # all of ws "w" then
     assert [d["user_id"] async for d in contacts.find(unindexed)] == ["u1"]
     assert len(seen) == 51
+
+
+async def test_unique_checks_follow_the_indexes_as_they_change() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("k", 1)], unique=True, name="one")
+    await things.insert_one({"k": "a", "n": 1})
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"k": "a", "n": 2})
+    await things.drop_index("one")
+    await things.insert_one({"k": "a", "n": 2})  # no unique index any more
+    await things.create_index([("n", 1)], unique=True, name="one")  # same name, other key
+    await things.insert_one({"k": "a", "n": 3})
+    with pytest.raises(DuplicateKeyError):
+        await things.update_one({"n": 3}, {"$set": {"n": 1}})
+    await things.drop_indexes()
+    await things.update_one({"n": 3}, {"$set": {"n": 1}})
+    assert await things.count_documents({"n": 1}) == 2
+    await things.delete_many({})
+    await things.create_index([("k", 1), ("d.x", 1)], unique=True)
+    await things.insert_one({"k": "b", "d": {"x": 1}})
+    await things.insert_one({"k": "b", "d": {"x": 2}})
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"k": "b", "d": {"x": 1.0}})
+    assert await things.count_documents({}) == 2

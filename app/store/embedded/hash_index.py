@@ -20,7 +20,7 @@ BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import Decimal128, Int64, ObjectId
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
@@ -82,25 +82,52 @@ def doc_key(document: Mapping[str, Any]) -> Any:
     return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
 
 
-def _indexed_fields(store: CollectionStore) -> set[str]:
-    names = tuple(store.indexes)
-    cached = store.__dict__.get("_tally_fields")
-    if cached is None or cached[0] != names:
+class _Unique(NamedTuple):
+    """A unique index, as its check reads it."""
+
+    key: list[tuple[str, int]]
+    fields: tuple[str, ...]
+    top_level: bool  # no dotted field
+    sparse: bool
+    partial: dict[str, Any] | None
+
+
+class _Specs(NamedTuple):
+    indexes: dict[str, Any]  # mongomock's, for which these were worked out
+    fields: set[str]  # the top-level fields indexed
+    uniques: list[_Unique]
+
+
+def _specs(store: CollectionStore) -> _Specs:
+    """What a collection's indexes say, worked out once per change of its indexes (mongomock
+    replaces its dict of indexes, or changes it through create_index / drop_index)."""
+    specs: _Specs | None = store.__dict__.get("_tally_specs")
+    if specs is None or specs.indexes is not store.indexes:
+        uniques = [
+            _Unique(
+                key=index["key"],
+                fields=tuple(field for field, _ in index["key"]),
+                top_level=not any("." in field for field, _ in index["key"]),
+                sparse=bool(index.get("sparse")),
+                partial=index.get("partialFilterExpression"),
+            )
+            for index in store.indexes.values()
+            if index.get("unique")
+        ]
         fields = {
             field
-            for spec in store.indexes.values()
-            for field, _ in spec["key"]
+            for index in store.indexes.values()
+            for field, _ in index["key"]
             if "." not in field and field != "_id"
         }
-        cached = store.__dict__["_tally_fields"] = (names, fields)
-    fields_: set[str] = cached[1]
-    return fields_
+        specs = store.__dict__["_tally_specs"] = _Specs(store.indexes, fields, uniques)
+    return specs
 
 
 def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
     """The field indexes of a collection, built on first use from its documents."""
     indexes: dict[str, _FieldIndex] = store.__dict__.setdefault("_tally_indexes", {})
-    fields = _indexed_fields(store)
+    fields = _specs(store).fields
     if store.__dict__.get("_tally_built_for") is fields:  # the same indexes as last time
         return indexes
     for field in fields - indexes.keys():
@@ -132,13 +159,25 @@ def _store_delitem(self: CollectionStore, key: Any) -> None:
 def _store_drop(self: CollectionStore) -> None:
     _original_drop(self)
     self.__dict__.pop("_tally_indexes", None)
-    self.__dict__.pop("_tally_fields", None)
+    self.__dict__.pop("_tally_specs", None)
     self.__dict__.pop("_tally_built_for", None)
+
+
+def _store_create_index(self: CollectionStore, name: str, index: dict[str, Any]) -> None:
+    _original_create_index(self, name, index)
+    self.__dict__.pop("_tally_specs", None)
+
+
+def _store_drop_index(self: CollectionStore, name: str) -> None:
+    _original_drop_index(self, name)
+    self.__dict__.pop("_tally_specs", None)
 
 
 _original_setitem = CollectionStore.__setitem__
 _original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
+_original_create_index = CollectionStore.create_index
+_original_drop_index = CollectionStore.drop_index
 _original_iter_documents = Collection._iter_documents
 _original_aggregate = Collection.aggregate
 _original_in = filtering._in_op
@@ -290,16 +329,16 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
 def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """`_ensure_uniques` for a document stored through the store's `__setitem__` (indexed)."""
     store = self._store
+    uniques = _specs(store).uniques
+    if not uniques:
+        return
     key = doc_key(new_data)
     indexes = _field_indexes(store)
-    for index in store.indexes.values():
-        if not index.get("unique"):
+    for unique in uniques:
+        fields, partial = unique.fields, unique.partial
+        values = _values(new_data, unique)
+        if unique.sparse and all(value is None for value in values):
             continue
-        fields = [field for field, _ in index["key"]]
-        values = tuple(new_data.get(f) if "." not in f else _dotted(new_data, f) for f in fields)
-        if index.get("sparse") and all(value is None for value in values):
-            continue
-        partial = index.get("partialFilterExpression")
         if partial is not None and not _partial_applies(partial, new_data):
             continue
         lookups = [
@@ -315,19 +354,24 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         for document in others:
             if doc_key(document) == key:
                 continue
-            same = tuple(document.get(f) if "." not in f else _dotted(document, f) for f in fields)
-            if bson_equal(same, values) and (
+            if bson_equal(_values(document, unique), values) and (
                 partial is None or _partial_applies(partial, document)
             ):
                 raise DuplicateKeyError(
                     "E11000 Duplicate Key Error",
                     11000,
                     {
-                        "keyPattern": dict(index["key"]),
+                        "keyPattern": dict(unique.key),
                         "keyValue": dict(zip(fields, values, strict=True)),
                     },
                     None,
                 )
+
+
+def _values(document: dict[str, Any], unique: _Unique) -> tuple[Any, ...]:
+    if unique.top_level:
+        return tuple(document.get(field) for field in unique.fields)
+    return tuple(_dotted(document, field) for field in unique.fields)
 
 
 def _partial_applies(partial: dict[str, Any], document: dict[str, Any]) -> bool:
@@ -360,6 +404,8 @@ def install() -> None:
     CollectionStore.__setitem__ = _store_setitem  # type: ignore[method-assign]
     CollectionStore.__delitem__ = _store_delitem  # type: ignore[method-assign]
     CollectionStore.drop = _store_drop  # type: ignore[method-assign]
+    CollectionStore.create_index = _store_create_index  # type: ignore[method-assign]
+    CollectionStore.drop_index = _store_drop_index  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]
