@@ -19,7 +19,7 @@ BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bson import Decimal128, Int64, ObjectId
@@ -195,37 +195,46 @@ def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
         return None
     pairs = []
     for key, value in filter.items():
-        if not isinstance(key, str) or key.startswith("$") or "." in key:
-            return None
-        if type(value) is dict and len(value) == 1:
-            listed = value.get("$in")
-            if type(listed) is list and len(listed) == 1:
-                value = listed[0]
         if type(value) not in _PLAIN:
+            if type(value) is not dict or len(value) != 1:
+                return None
+            listed = value.get("$in")
+            if type(listed) is not list or len(listed) != 1 or type(listed[0]) not in _PLAIN:
+                return None
+            value = listed[0]
+        if not isinstance(key, str) or key.startswith("$") or "." in key:
             return None
         pairs.append((key, value))
     return pairs
 
 
-def _keys(value: Any) -> list[Any] | None:
+def _keys(value: Any) -> Sequence[Any] | None:
     """The values an equality or `$in` on strings / ObjectIds / ints asks for, else None."""
     if type(value) in _PLAIN:
-        return [value]
-    items = value.get("$in") if isinstance(value, dict) and list(value) == ["$in"] else None
-    if isinstance(items, list) and all(type(item) in _PLAIN for item in items):
-        return list(items)
+        return (value,)
+    if isinstance(value, dict) and len(value) == 1:
+        items = value.get("$in")
+        if isinstance(items, list) and all(type(item) in _PLAIN for item in items):
+            return items
     return None
 
 
 def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The documents that can match, from the most selective indexed field; None: all can."""
     indexes = _field_indexes(store)
-    best: tuple[int, str, list[Any]] | None = None  # size, field, values asked for
+    best: tuple[int, str, Sequence[Any]] | None = None  # size, field, values asked for
     for key, value in filter.items():
-        wanted = _keys(value) if isinstance(key, str) else None
-        if wanted is None or (key != "_id" and key not in indexes):
+        if key != "_id" and key not in indexes:
             continue
-        size = len(wanted) if key == "_id" else sum(indexes[key].size(v) for v in wanted)
+        wanted = _keys(value)
+        if wanted is None:
+            continue
+        if key == "_id":
+            size = len(wanted)
+        elif len(wanted) == 1:
+            size = indexes[key].size(wanted[0])
+        else:
+            size = sum(indexes[key].size(v) for v in wanted)
         if best is None or size < best[0]:
             best = (size, key, wanted)
     if "$or" in filter and (best is None or best[0] > 1):
@@ -240,6 +249,8 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
     if key == "_id":
         return _live(store, wanted)
     index = indexes[key]
+    if len(wanted) == 1:  # a document is in one bucket or `always`: no duplicates
+        return _live(store, index.candidates(wanted[0]))
     return _live(store, dict.fromkeys(i for v in wanted for i in index.candidates(v)))
 
 
