@@ -67,8 +67,22 @@ async def test_finds_return_what_mongomocks_own_cursor_does(
 
     async def finds() -> list[Any]:
         found: list[Any] = []
-        for projection in (None, {"at": 1}, {"_id": 0, "tags": 0}, {"nested.at": 1}):
-            found.append([d async for d in things.find({}, projection)])
+        projections: list[Any] = [
+            None,
+            {"at": 1},
+            {"tags": 1, "_id": 0},
+            {"k": True, "_id": 1, "nested": 1},
+            {"_id": 1},
+            {"missing": 1},
+            {"_id": 0, "tags": 0},
+            {"nested.at": 1},
+            {"k": 1, "tags": 0},
+        ]
+        for projection in projections:
+            try:
+                found.append([d async for d in things.find({}, projection)])
+            except ValueError as refused:  # mongomock: no mixing of inclusion and exclusion
+                found.append(str(refused))
         found.append([d async for d in things.find({"k": 1}).sort("at", -1)])
         found.append([d async for d in things.find({}).sort("at", 1).skip(3).limit(4)])
         found.append([d async for d in things.find({}).skip(20)])
@@ -85,8 +99,10 @@ async def test_finds_return_what_mongomocks_own_cursor_does(
     monkeypatch.setattr(Cursor, "next", results._original_next)
     theirs = await finds()
     assert ours == theirs
-    assert ours[4]
-    assert all(d["at"].utcoffset() is not None for d in ours[4])
+    assert repr(ours) == repr(theirs)  # fields in the same order too
+    assert ours[9]
+    assert all(d["at"].utcoffset() is not None for d in ours[9])
+    assert ours[1][0]["at"].utcoffset() is not None
     assert ours[-2]["nested"]["list"][0]["at"].utcoffset() is not None
 
 

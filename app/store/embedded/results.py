@@ -3,9 +3,10 @@
 mongomock copies each document it returns (`_copy_field`), then walks the copy again to make
 its dates timezone-aware (`make_datetime_timezone_aware_in_document`: the client is
 `tz_aware`, stored dates are naive UTC). `returned` does both at once and gives the same
-result; `install` makes a cursor's documents leave that way (a projection keeps mongomock's
-two steps) and hands them out one by one without slicing the result list again for each one
-(mongomock's `__next__` copies the list at every step: a result of n documents cost n^2).
+result; `install` makes a cursor's documents leave that way (a projection of top-level fields
+too; other projections keep mongomock's two steps) and hands them out one by one without
+slicing the result list again for each one (mongomock's `__next__` copies the list at every
+step: a result of n documents cost n^2).
 """
 
 from __future__ import annotations
@@ -42,11 +43,34 @@ def returned(value: Any) -> Any:
 
 def _copy_only_fields(self: Collection, doc: Any, fields: Any, container: Any) -> Any:
     """A document of a find, final: copied (projected) and, for a tz-aware client, aware."""
-    if not self.codec_options.tz_aware:
+    if not self.codec_options.tz_aware or container is not dict:
         return _original_copy_only_fields(self, doc, fields, container)
-    if fields is None and container is dict:
+    if fields is None:
         return returned(doc)
+    if _top_level_inclusion(fields):
+        # mongomock's result: the fields asked for in the document's order, then `_id`
+        found = {key: returned(value) for key, value in doc.items() if key in fields}
+        found.pop("_id", None)
+        if fields.get("_id", 1) != 0 and "_id" in doc:
+            found["_id"] = returned(doc["_id"])
+        return found
     return _original_aware(_original_copy_only_fields(self, doc, fields, container))
+
+
+def _top_level_inclusion(fields: Any) -> bool:
+    """`{name: 1, known_keys: 1}`, with or without `_id: 0 | 1`: top-level fields included."""
+    if type(fields) is not dict or not fields:
+        return False
+    included = False
+    for key, value in fields.items():
+        if type(value) not in (int, bool) or value not in (0, 1):
+            return False
+        if key == "_id":
+            continue
+        if type(key) is not str or value != 1 or "." in key or key.startswith("$"):
+            return False
+        included = True
+    return included
 
 
 def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list[Any]:
