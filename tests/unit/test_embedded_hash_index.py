@@ -313,3 +313,36 @@ async def test_unique_checks_follow_the_indexes_as_they_change() -> None:
     with pytest.raises(DuplicateKeyError):
         await things.insert_one({"k": "b", "d": {"x": 1.0}})
     assert await things.count_documents({}) == 2
+
+
+async def test_updates_that_repeat_a_unique_key_are_refused_however_they_get_there() -> None:
+    """A partial filter starting to hold, a subdocument changed in place, a number turned
+    string: each update is checked against the unique indexes, and rolled back."""
+    contacts = embedded_client()["t"]["contacts"]
+    await contacts.create_index(
+        [("ws", 1), ("email", 1)],
+        unique=True,
+        partialFilterExpression={"role": "USER", "email": {"$exists": True}},
+    )
+    await contacts.create_index([("ws", 1), ("d", 1)], unique=True)
+    await contacts.create_index([("ws", 1), ("n", 1)], unique=True)
+    await contacts.insert_many(
+        [
+            {"_id": 1, "ws": "w", "role": "USER", "email": "a@x", "d": {"x": 2}, "n": "1"},
+            {"_id": 2, "ws": "w", "role": "LEAD", "email": "a@x", "d": {"x": 1}, "n": 1},
+        ]
+    )
+    await contacts.update_one({"_id": 2}, {"$inc": {"seen": 1}})  # no unique key changes
+    with pytest.raises(DuplicateKeyError):
+        await contacts.update_one({"_id": 2}, {"$inc": {"d.x": 1}})  # {x: 2} again
+    with pytest.raises(DuplicateKeyError):
+        await contacts.update_one({"_id": 2}, {"$set": {"role": "USER"}})  # the filter holds
+    with pytest.raises(DuplicateKeyError):
+        await contacts.update_one({"_id": 2}, {"$set": {"n": "1"}})
+    await contacts.update_one({"_id": 2}, {"$set": {"n": 1.0, "role": "LEAD"}})  # 1.0 is free
+    stored = await contacts.find_one({"_id": 2})
+    assert stored is not None
+    assert (stored["role"], stored["d"], stored["n"], stored["seen"]) == ("LEAD", {"x": 1}, 1.0, 1)
+    await contacts.update_one({"_id": 1}, {"$unset": {"email": ""}})
+    await contacts.update_one({"_id": 2}, {"$set": {"role": "USER"}})  # a@x is free now
+    assert await contacts.count_documents({"ws": "w", "role": "USER", "email": "a@x"}) == 1
