@@ -10,7 +10,7 @@ from bson import Decimal128, Int64, ObjectId
 from mongomock import filtering
 from pymongo.errors import DuplicateKeyError
 
-from app.store.embedded import embedded_client
+from app.store.embedded import embedded_client, hash_index
 
 
 async def test_partial_unique_index_semantics_hold() -> None:
@@ -346,3 +346,46 @@ async def test_updates_that_repeat_a_unique_key_are_refused_however_they_get_the
     await contacts.update_one({"_id": 1}, {"$unset": {"email": ""}})
     await contacts.update_one({"_id": 2}, {"$set": {"role": "USER"}})  # a@x is free now
     assert await contacts.count_documents({"ws": "w", "role": "USER", "email": "a@x"}) == 1
+
+
+async def test_lookups_narrow_to_every_field_asked_for_one_value() -> None:
+    """`{ws, name, shard}` takes the documents in the buckets of all three fields (the name's
+    shard, not its sixteen), keeping the ones a number or an array could make equal; unique
+    checks narrow the same way and still refuse every equal key."""
+    shards = embedded_client()["t"]["shards"]
+    await shards.create_index([("ws", 1), ("name", 1), ("shard", 1)], unique=True)
+    await shards.insert_many(
+        [{"ws": "w", "name": f"n{n}", "shard": s} for n in range(10) for s in range(16)]
+    )
+    await shards.insert_many(
+        [
+            {"ws": "w", "name": "odd", "shard": 3.0},
+            {"ws": "w", "name": ["odd", "other"], "shard": 3},
+            {"ws": "w", "name": "odd", "shard": Int64(4)},
+        ]
+    )
+    raw = shards._AsyncMongoMockCollection__collection
+    for query, expected in (
+        ({"ws": "w", "name": "n4", "shard": 7}, 1),
+        ({"ws": "w", "name": "odd", "shard": 3}, 2),  # 3.0, and ["odd", "other"] with 3
+        ({"ws": "w", "name": {"$in": ["n1", "n2"]}, "shard": 5}, 2),
+        ({"ws": "w", "name": "n1", "shard": {"$in": [1, 2, 99]}}, 2),
+    ):
+        candidates = hash_index._candidates(raw._store, query)
+        assert candidates is not None
+        matcher: Any = filtering.filter_applies
+        matching = [d for d in raw._store._documents.values() if matcher(query, d)]
+        assert [d["_id"] for d in candidates if matcher(query, d)] == [d["_id"] for d in matching]
+        assert len(matching) == expected
+        assert len(candidates) <= expected + 1  # the numbers kept for the matcher
+        assert await shards.count_documents(query) == expected
+    for duplicate in (
+        {"ws": "w", "name": "n4", "shard": 7},
+        {"ws": "w", "name": "n4", "shard": 7.0},
+        {"ws": "w", "name": "odd", "shard": 4},  # Int64(4) is 4
+    ):
+        with pytest.raises(DuplicateKeyError):
+            await shards.insert_one(duplicate)
+    await shards.insert_one({"ws": "w", "name": "n4", "shard": 16})
+    with pytest.raises(DuplicateKeyError):
+        await shards.update_one({"name": "n4", "shard": 16}, {"$set": {"shard": 15}})

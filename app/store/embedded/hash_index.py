@@ -13,6 +13,9 @@ query engine over the whole collection, so a batch of N writes costs N full scan
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
 
+Candidates come from the field whose buckets are smallest, narrowed to the documents that are
+also in the buckets of the values the query (or the key) asks of its other indexed fields.
+
 All keep MongoDB's semantics (strings and ObjectIds are the types whose Python equality is
 BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 """
@@ -75,6 +78,16 @@ class _FieldIndex:
 
     def size(self, value: Any) -> int:
         return len(self.ids.get(value, ())) + len(self.always)
+
+    def holds(self, doc_id: Any, values: Sequence[Any]) -> bool:
+        """Whether the candidates for one of these values have this document."""
+        if doc_id in self.always:
+            return True
+        for value in values:
+            bucket = self.ids.get(value)
+            if bucket is not None and doc_id in bucket:
+                return True
+        return False
 
 
 def doc_key(document: Mapping[str, Any]) -> Any:
@@ -223,6 +236,7 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
     """The documents that can match, from the most selective indexed field; None: all can."""
     indexes = _field_indexes(store)
     best: tuple[int, str, Sequence[Any]] | None = None  # size, field, values asked for
+    asked: list[tuple[str, Sequence[Any]]] = []  # indexed fields, the values asked for
     for key, value in filter.items():
         if key != "_id" and key not in indexes:
             continue
@@ -235,6 +249,8 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
             size = indexes[key].size(wanted[0])
         else:
             size = sum(indexes[key].size(v) for v in wanted)
+        if key != "_id" and size < len(store._documents):  # else it leaves out nothing
+            asked.append((key, wanted))
         if best is None or size < best[0]:
             best = (size, key, wanted)
     if "$or" in filter and (best is None or best[0] > 1):
@@ -250,8 +266,24 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
         return _live(store, wanted)
     index = indexes[key]
     if len(wanted) == 1:  # a document is in one bucket or `always`: no duplicates
-        return _live(store, index.candidates(wanted[0]))
-    return _live(store, dict.fromkeys(i for v in wanted for i in index.candidates(v)))
+        keys: Iterable[Any] = index.candidates(wanted[0])
+    else:
+        keys = dict.fromkeys(i for v in wanted for i in index.candidates(v))
+    return _live(store, _narrowed(keys, [(indexes[f], vs) for f, vs in asked if f != key]))
+
+
+def _narrowed(
+    keys: Iterable[Any], others: list[tuple[_FieldIndex, Sequence[Any]]]
+) -> Iterable[Any]:
+    """The keys that are also candidates for the values asked of each other field: the
+    documents of a shard `{workspace_id, name, shard}` are those of the name and the shard,
+    not all the name's shards."""
+    if not others:
+        return keys
+    if len(others) == 1:
+        [(index, values)] = others
+        return [k for k in keys if index.holds(k, values)]
+    return [k for k in keys if all(index.holds(k, values) for index, values in others)]
 
 
 def _or_candidates(store: CollectionStore, branches: Any) -> list[dict[str, Any]] | None:
@@ -352,14 +384,18 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
             continue
         if partial is not None and not _partial_applies(partial, new_data):
             continue
-        lookups = [
+        lookups = sorted(
             (indexes[f].size(new_data[f]), f)
             for f in fields
             if f in indexes and type(new_data.get(f)) in _PLAIN
-        ]
+        )
         if lookups:
-            _, lookup = min(lookups)
-            others = _live(store, indexes[lookup].candidates(new_data[lookup]))
+            first, total = lookups[0][1], len(store._documents)
+            keys = _narrowed(
+                indexes[first].candidates(new_data[first]),
+                [(indexes[f], (new_data[f],)) for size, f in lookups[1:] if size < total],
+            )
+            others = _live(store, keys)
         else:
             others = list(store._documents.values())
         for document in others:
