@@ -159,13 +159,19 @@ def _reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) 
             index.put(key, document.get(field, _ABSENT))
 
 
+# A write stores or removes the document without mongomock's reader-writer lock (a generator
+# context manager and six lock operations a write): the embedded store serves one event loop,
+# whose commands never interleave, and the reads here (`_live`, `_iter_documents`) do without
+# it already.
+
+
 def _store_setitem(self: CollectionStore, key: Any, value: dict[str, Any]) -> None:
-    _original_setitem(self, key, value)
+    self._documents[key] = value
     _reindex(self, key, value)
 
 
 def _store_delitem(self: CollectionStore, key: Any) -> None:
-    _original_delitem(self, key)
+    del self._documents[key]
     _reindex(self, key, None)
 
 
@@ -186,8 +192,6 @@ def _store_drop_index(self: CollectionStore, name: str) -> None:
     self.__dict__.pop("_tally_specs", None)
 
 
-_original_setitem = CollectionStore.__setitem__
-_original_delitem = CollectionStore.__delitem__
 _original_drop = CollectionStore.drop
 _original_create_index = CollectionStore.create_index
 _original_drop_index = CollectionStore.drop_index
