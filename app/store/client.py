@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.results import BulkWriteResult, InsertManyResult, UpdateResult
 
 from app.metrics import Metrics
@@ -182,6 +182,14 @@ class Collection:
         up to `Store.in_transaction`, which runs the work again in a new one.
         """
         if not documents:
+            return set()
+        if len(documents) == 1:  # the same `insert` command, without the bulk machinery
+            try:
+                await self.insert_one(documents[0])
+            except DuplicateKeyError:
+                if in_session():
+                    raise
+                return {0}
             return set()
         try:
             await self.insert_many(documents, ordered=False)

@@ -33,6 +33,9 @@ async def test_insert_new_reports_what_a_unique_index_refused_and_keeps_the_rest
     found = await keys.find({}, sort=[("ws", 1), ("key", 1)], limit=0)
     assert [(doc["ws"], doc["key"]) for doc in found] == [("v", "a"), ("w", "a"), ("w", "b")]
     assert await keys.insert_new([]) == set()
+    assert await keys.insert_new([{"ws": "v", "key": "a"}]) == {0}  # one: insert_one
+    assert await keys.insert_new([{"ws": "v", "key": "c"}]) == set()
+    assert len(await keys.find({}, limit=0)) == 4
 
 
 class _Refusing:
@@ -45,6 +48,12 @@ class _Refusing:
     async def insert_many(self, documents: Any, **_: Any) -> None:
         self.calls += 1
         raise BulkWriteError(self.details)
+
+    async def insert_one(self, document: Any, **_: Any) -> None:
+        """What a server answers when the one document of a batch is refused."""
+        self.calls += 1
+        [error] = self.details["writeErrors"]
+        raise DuplicateKeyError(error["errmsg"], error["code"], error)
 
     async def bulk_write(self, requests: Any, **_: Any) -> None:
         self.calls += 1
