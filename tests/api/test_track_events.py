@@ -304,3 +304,19 @@ async def test_the_catalog_is_exact_over_its_shards(
     assert (paid["count"], paid["contactCount"]) == (40, 39)
     # Deletion leaves firstAt/lastAt as they were (docs/identity.md): they name nobody.
     assert paid["lastAt"] == iso(timedelta(seconds=2))
+
+
+async def test_a_batch_bringing_a_new_name_beside_a_known_one_lists_both(gql: GraphQL) -> None:
+    """The batch's catalog shard exists for the known name and is created for the new one: the
+    new name gets its catalog entry (the bulk upsert reports which write created a shard)."""
+    await track(gql, name="seen", contact={"userId": "u1"})
+    payload = await track_many(
+        gql,
+        [
+            {"name": "seen", "contact": {"userId": "u1"}},
+            {"name": "new-name", "contact": {"userId": "u1"}},
+        ],
+    )
+    assert payload["acceptedCount"] == 2
+    types = (await gql.data(EVENT_TYPES))["eventTypes"]
+    assert {t["name"]: t["count"] for t in types} == {"seen": 2, "new-name": 1}

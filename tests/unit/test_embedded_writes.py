@@ -34,6 +34,35 @@ async def test_bulk_updates_work() -> None:
     ]
 
 
+async def test_bulk_upserts_report_the_index_of_the_operation_that_created() -> None:
+    """As the server reports them (mongomock numbered the created documents 0, 1, 2...)."""
+    summaries = embedded_client()["t"]["summaries"]
+    await summaries.create_index([("k", 1)], unique=True)
+    await summaries.insert_many([{"k": "a", "n": 1}, {"k": "c", "n": 1}])
+    result = await summaries.bulk_write(
+        [
+            UpdateOne({"k": "a"}, {"$inc": {"n": 1}}, upsert=True),
+            UpdateOne({"k": "b"}, {"$inc": {"n": 1}}, upsert=True),
+            UpdateOne({"k": "c"}, {"$inc": {"n": 1}}, upsert=True),
+            UpdateOne({"k": "d"}, {"$inc": {"n": 1}}, upsert=True),
+        ],
+        ordered=False,
+    )
+    created = {d["k"]: d["_id"] async for d in summaries.find({"k": {"$in": ["b", "d"]}})}
+    assert result.upserted_ids == {1: created["b"], 3: created["d"]}
+    with pytest.raises(BulkWriteError) as refused:
+        await summaries.bulk_write(
+            [
+                UpdateOne({"k": "a"}, {"$set": {"k": "b"}}),  # refused: b exists
+                UpdateOne({"k": "e"}, {"$inc": {"n": 1}}, upsert=True),
+            ],
+            ordered=False,
+        )
+    [upserted] = refused.value.details["upserted"]
+    assert upserted["index"] == 1
+    assert [error["index"] for error in refused.value.details["writeErrors"]] == [0]
+
+
 def test_mongomock_still_needs_the_bulk_sort_fix() -> None:
     original = inspect.unwrap(BulkOperationBuilder.add_update)
     assert "sort" not in inspect.signature(original).parameters, (

@@ -15,13 +15,15 @@
 4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
    `sort` of None means nothing; we drop it.
+5. A bulk write reports each document it created at the index of the operation that created
+   it, as the server does (mongomock numbered them in the order they came).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +32,7 @@ from bson.errors import InvalidDocument
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError
 
 from app.store.embedded.hash_index import check_uniques, doc_key
 from app.store.embedded.results import returned
@@ -126,6 +129,40 @@ def _patch_datetimes(value: Any) -> Any:
     return _original_patch_datetimes(value)
 
 
+_original_execute = BulkOperationBuilder.execute
+
+
+def _execute(self: BulkOperationBuilder, write_concern: Any = None) -> Any:
+    """mongomock's bulk execution, with each `upserted` entry at the index of the operation
+    that created it, as the server reports it (mongomock numbers them 0, 1, 2... in the order
+    they came, so {updated, created} said the first operation created a document)."""
+    creators: list[int] = []
+
+    def noting(index: int, run: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        def execute() -> dict[str, Any]:
+            result = run()
+            if "upserted" in result:
+                creators.append(index)
+            return result
+
+        execute.__name__ = run.__name__  # mongomock tells updates and inserts apart by it
+        return execute
+
+    self.executors = [noting(i, run) for i, run in enumerate(self.executors)]
+    try:
+        result = _original_execute(self, write_concern)
+    except BulkWriteError as error:
+        _renumber(error.details, creators)
+        raise
+    _renumber(result, creators)
+    return result
+
+
+def _renumber(result: Mapping[str, Any], creators: list[int]) -> None:
+    for entry, index in zip(result.get("upserted") or [], creators, strict=True):
+        entry["index"] = index
+
+
 def without_sort(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(*args: Any, sort: Any = None, **kwargs: Any) -> Any:
@@ -138,5 +175,6 @@ def install() -> None:
     helpers.patch_datetime_awareness_in_document = _patch_datetimes
     Collection._insert = _insert  # type: ignore[method-assign]
     Collection._find_and_modify = _find_and_modify  # type: ignore[method-assign]
+    BulkOperationBuilder.execute = _execute  # type: ignore[method-assign]
     BulkOperationBuilder.add_update = without_sort(BulkOperationBuilder.add_update)  # type: ignore[method-assign]
     BulkOperationBuilder.add_replace = without_sort(BulkOperationBuilder.add_replace)  # type: ignore[method-assign]
