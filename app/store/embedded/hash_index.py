@@ -7,9 +7,10 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    ids), kept up to date on each insert, in-place update, replacement and deletion.
 2. A query with an equality or `$in` on such a field (strings or ObjectIds) takes its
    candidates from the index (or from its `$or` branches' indexes, when they hold fewer), then
-   checks them with mongomock's own matcher (or, for a query that is only such equalities, by
-   plain comparison). An aggregation that starts with `$match`
-   selects that way too, and `$in` over strings and ObjectIds is a set lookup.
+   checks them with mongomock's own matcher (or, for a query that is only such equalities,
+   `$in` lists and a `$or` of them, by plain comparison and set lookups, leaving arrays and
+   other numbers to the matcher). An aggregation that starts with `$match` selects that way
+   too, and `$in` over strings and ObjectIds is a set lookup.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
 
@@ -23,6 +24,7 @@ BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from bson import Decimal128, Int64, ObjectId
@@ -39,6 +41,7 @@ _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 _PLAIN = (str, ObjectId, int)
 _OTHER_NUMBERS = (float, Int64, Decimal128)
 _PRESENT = {"$exists": True}
+_NEVER_EQUAL = frozenset({type(None), bool, datetime, dict})  # to a string, ObjectId or int
 
 
 class _FieldIndex:
@@ -225,6 +228,50 @@ def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
     return pairs
 
 
+_Conditions = list[tuple[str, frozenset[Any]]]  # each field's value is one of its set
+
+
+def _plain_conditions(filter: object) -> tuple[_Conditions, list[_Conditions]] | None:
+    """The filter as the values it asks of top-level fields (equalities and `$in` lists of
+    strings, ObjectIds and ints), and the branches of its `$or` made of such; None when it
+    asks anything else."""
+    if not isinstance(filter, dict) or not filter:
+        return None
+    fields: _Conditions = []
+    branches: list[_Conditions] = []
+    for key, value in filter.items():
+        if key == "$or" and not branches and type(value) is list and value:
+            for branch in value:
+                inner = _plain_conditions(branch)
+                if inner is None or inner[1]:
+                    return None
+                branches.append(inner[0])
+            continue
+        if not isinstance(key, str) or key.startswith("$") or "." in key:
+            return None
+        wanted = _keys(value)
+        if not wanted:
+            return None
+        fields.append((key, frozenset(wanted)))
+    return fields, branches
+
+
+def _holds(document: dict[str, Any], conditions: _Conditions) -> bool | None:
+    """Whether the document meets the conditions; None when the matcher must say (an array,
+    or a number of another type, may equal a value asked for)."""
+    for field, wanted in conditions:
+        found = document.get(field, _ABSENT)
+        kind = type(found)
+        if kind is str or kind is ObjectId or kind is int:
+            if found not in wanted:
+                return False
+        elif kind in _NEVER_EQUAL or found is _ABSENT:
+            return False  # a null, boolean, date or document equals no string, ObjectId or int
+        else:
+            return None
+    return True
+
+
 def _keys(value: Any) -> Sequence[Any] | None:
     """The values an equality or `$in` on strings / ObjectIds / ints asks for, else None."""
     if type(value) in _PLAIN:
@@ -313,7 +360,10 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
     if conditions is None:
         if candidates is None:
             return _original_iter_documents(self, filter)
-        return (d for d in candidates if filtering.filter_applies(filter, d))
+        plain = _plain_conditions(filter)  # `$in` lists, a `$or` (a batch's contacts)
+        if plain is None:
+            return (d for d in candidates if filtering.filter_applies(filter, d))
+        return (d for d in candidates if _matches(filter, d, *plain))
     documents = candidates if candidates is not None else list(store._documents.values())
 
     def matches(document: dict[str, Any]) -> bool:
@@ -331,6 +381,28 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
         return True
 
     return (document for document in documents if matches(document))
+
+
+def _matches(
+    filter: dict[str, Any],
+    document: dict[str, Any],
+    fields: _Conditions,
+    branches: list[_Conditions],
+) -> bool:
+    verdict = _holds(document, fields)
+    if verdict is not False and branches:
+        either: bool | None = False
+        for branch in branches:
+            holds = _holds(document, branch)
+            if holds:
+                either = True
+                break
+            if holds is None:
+                either = None
+        verdict = False if either is False else True if verdict and either else None
+    if verdict is None:  # mongomock's own (type-strict) rules decide
+        return bool(filtering.filter_applies(filter, document))
+    return verdict
 
 
 _in_sets: dict[int, tuple[list[Any], frozenset[Any]]] = {}
