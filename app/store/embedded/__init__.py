@@ -5,6 +5,7 @@ One module per concern, applied once to mongomock's classes before the first cli
 - `copies`: copies of documents (rollback snapshots, results) without `copy.deepcopy`;
 - `results`: what a find returns, copied out with its dates made aware in one walk;
 - `hash_index`: hash indexes on indexed fields, so lookups and unique checks skip the scan;
+- `plain`: filters of strings, ObjectIds and ints decided without mongomock's matcher;
 - `writes`: faster inserts and date handling, and the `bulk_write` fix for PyMongo >= 4.11;
 - `lookup`: `$lookup` with a pipeline and `$count` of nothing, as MongoDB runs them;
 - `strict`: BSON-type-strict comparisons and the 16 MiB limits (in `./scripts/serve` too);
@@ -21,7 +22,7 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.store.embedded import copies, hash_index, lookup, results, strict, writes
+from app.store.embedded import copies, hash_index, lookup, plain, results, strict, writes
 
 _patched = False
 
@@ -33,6 +34,7 @@ def _patch_mongomock() -> None:
     copies.install()
     results.install()
     hash_index.install()
+    plain.install()
     writes.install()
     lookup.install()
     strict.install()  # last: it wraps what the others installed

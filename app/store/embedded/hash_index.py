@@ -7,10 +7,8 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    ids), kept up to date on each insert, in-place update, replacement and deletion.
 2. A query with an equality or `$in` on such a field (strings or ObjectIds) takes its
    candidates from the index (or from its `$or` branches' indexes, when they hold fewer), then
-   checks them with mongomock's own matcher (or, for a query that is only such equalities,
-   `$in` lists and a `$or` of them, by plain comparison and set lookups, leaving arrays and
-   other numbers to the matcher). An aggregation that starts with `$match` selects that way
-   too, and `$in` over strings and ObjectIds is a set lookup.
+   checks them with mongomock's own matcher (or, for a query `plain.py` can decide, by plain
+   comparison and set lookups). An aggregation that starts with `$match` selects that way too.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
    scan per index.
 
@@ -24,24 +22,26 @@ BSON's; everything else goes to the matcher, made type-strict by `strict.py`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
-from bson import Decimal128, Int64, ObjectId
+from bson import Decimal128, Int64
 from mongomock import DuplicateKeyError, aggregate, filtering, helpers
 from mongomock.collection import Collection
 from mongomock.store import CollectionStore
 
+from app.store.embedded.plain import (
+    PLAIN,
+    conditions_match,
+    equality_matches,
+    plain_conditions,
+    plain_equality,
+    values_asked,
+)
 from app.store.embedded.strict import bson_equal
 
 _ABSENT = object()
-_KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
-# The values indexed and looked up: those types, and exact ints (not bool), whose other BSON
-# equals (1.0, Int64(1), Decimal128("1")) are kept as `always` candidates.
-_PLAIN = (str, ObjectId, int)
 _OTHER_NUMBERS = (float, Int64, Decimal128)
 _PRESENT = {"$exists": True}
-_NEVER_EQUAL = frozenset({type(None), bool, datetime, dict})  # to a string, ObjectId or int
 
 
 class _FieldIndex:
@@ -62,7 +62,7 @@ class _FieldIndex:
         if old is not _ABSENT:
             self.drop(doc_id)
         self.value_of[doc_id] = value
-        if type(value) in _PLAIN:
+        if type(value) in PLAIN:
             self.ids.setdefault(value, {})[doc_id] = None
         elif isinstance(value, (list, tuple, dict, *_OTHER_NUMBERS)):
             self.always[doc_id] = None
@@ -70,7 +70,7 @@ class _FieldIndex:
     def drop(self, doc_id: Any) -> None:
         value = self.value_of.pop(doc_id, _ABSENT)
         self.always.pop(doc_id, None)
-        bucket = self.ids.get(value) if type(value) in _PLAIN else None
+        bucket = self.ids.get(value) if type(value) in PLAIN else None
         if bucket is not None:
             bucket.pop(doc_id, None)
             if not bucket:
@@ -200,87 +200,11 @@ _original_create_index = CollectionStore.create_index
 _original_drop_index = CollectionStore.drop_index
 _original_iter_documents = Collection._iter_documents
 _original_aggregate = Collection.aggregate
-_original_in = filtering._in_op
 
 
 def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
     documents = store._documents
     return [documents[key] for key in keys if key in documents]
-
-
-def _plain_equality(filter: object) -> list[tuple[str, Any]] | None:
-    """The filter's (field, value) pairs when it is only top-level string/ObjectId/int
-    equalities (`{$in: [value]}` is one, as on the server)."""
-    if not isinstance(filter, dict) or not filter:
-        return None
-    pairs = []
-    for key, value in filter.items():
-        if type(value) not in _PLAIN:
-            if type(value) is not dict or len(value) != 1:
-                return None
-            listed = value.get("$in")
-            if type(listed) is not list or len(listed) != 1 or type(listed[0]) not in _PLAIN:
-                return None
-            value = listed[0]
-        if not isinstance(key, str) or key.startswith("$") or "." in key:
-            return None
-        pairs.append((key, value))
-    return pairs
-
-
-_Conditions = list[tuple[str, frozenset[Any]]]  # each field's value is one of its set
-
-
-def _plain_conditions(filter: object) -> tuple[_Conditions, list[_Conditions]] | None:
-    """The filter as the values it asks of top-level fields (equalities and `$in` lists of
-    strings, ObjectIds and ints), and the branches of its `$or` made of such; None when it
-    asks anything else."""
-    if not isinstance(filter, dict) or not filter:
-        return None
-    fields: _Conditions = []
-    branches: list[_Conditions] = []
-    for key, value in filter.items():
-        if key == "$or" and not branches and type(value) is list and value:
-            for branch in value:
-                inner = _plain_conditions(branch)
-                if inner is None or inner[1]:
-                    return None
-                branches.append(inner[0])
-            continue
-        if not isinstance(key, str) or key.startswith("$") or "." in key:
-            return None
-        wanted = _keys(value)
-        if not wanted:
-            return None
-        fields.append((key, frozenset(wanted)))
-    return fields, branches
-
-
-def _holds(document: dict[str, Any], conditions: _Conditions) -> bool | None:
-    """Whether the document meets the conditions; None when the matcher must say (an array,
-    or a number of another type, may equal a value asked for)."""
-    for field, wanted in conditions:
-        found = document.get(field, _ABSENT)
-        kind = type(found)
-        if kind is str or kind is ObjectId or kind is int:
-            if found not in wanted:
-                return False
-        elif kind in _NEVER_EQUAL or found is _ABSENT:
-            return False  # a null, boolean, date or document equals no string, ObjectId or int
-        else:
-            return None
-    return True
-
-
-def _keys(value: Any) -> Sequence[Any] | None:
-    """The values an equality or `$in` on strings / ObjectIds / ints asks for, else None."""
-    if type(value) in _PLAIN:
-        return (value,)
-    if isinstance(value, dict) and len(value) == 1:
-        items = value.get("$in")
-        if isinstance(items, list) and all(type(item) in _PLAIN for item in items):
-            return items
-    return None
 
 
 def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -291,7 +215,7 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
     for key, value in filter.items():
         if key != "_id" and key not in indexes:
             continue
-        wanted = _keys(value)
+        wanted = values_asked(value)
         if wanted is None:
             continue
         if key == "_id":
@@ -356,76 +280,16 @@ def _iter_documents(self: Collection, filter: Any) -> Any:
     store = self._store
     store._remove_expired_documents()
     candidates = _candidates(store, filter)
-    conditions = _plain_equality(filter)
+    conditions = plain_equality(filter)
     if conditions is None:
         if candidates is None:
             return _original_iter_documents(self, filter)
-        plain = _plain_conditions(filter)  # `$in` lists, a `$or` (a batch's contacts)
+        plain = plain_conditions(filter)  # `$in` lists, a `$or` (a batch's contacts)
         if plain is None:
             return (d for d in candidates if filtering.filter_applies(filter, d))
-        return (d for d in candidates if _matches(filter, d, *plain))
+        return (d for d in candidates if conditions_match(filter, plain, d))
     documents = candidates if candidates is not None else list(store._documents.values())
-
-    def matches(document: dict[str, Any]) -> bool:
-        for key, value in conditions:
-            found = document.get(key)
-            if type(found) is type(value):
-                if found != value:
-                    return False
-            elif type(value) is int or isinstance(found, list):
-                # An array field matches a value it holds, 1 matches 1.0 and Int64(1):
-                # mongomock's own (type-strict) rules decide.
-                return bool(filtering.filter_applies(filter, document))
-            else:
-                return False  # a string or ObjectId equals only a string or ObjectId
-        return True
-
-    return (document for document in documents if matches(document))
-
-
-def _matches(
-    filter: dict[str, Any],
-    document: dict[str, Any],
-    fields: _Conditions,
-    branches: list[_Conditions],
-) -> bool:
-    verdict = _holds(document, fields)
-    if verdict is not False and branches:
-        either: bool | None = False
-        for branch in branches:
-            holds = _holds(document, branch)
-            if holds:
-                either = True
-                break
-            if holds is None:
-                either = None
-        verdict = False if either is False else True if verdict and either else None
-    if verdict is None:  # mongomock's own (type-strict) rules decide
-        return bool(filtering.filter_applies(filter, document))
-    return verdict
-
-
-_in_sets: dict[int, tuple[list[Any], frozenset[Any]]] = {}
-
-
-def _in(found: Any, wanted: Any) -> bool:
-    """mongomock's `$in`, by set lookup when every value asked for is a string or ObjectId
-    (types whose Python equality is BSON's): a query with a long `$in` list stays linear."""
-    if not isinstance(wanted, list) or not wanted:
-        return bool(_original_in(found, wanted))
-    cached = _in_sets.get(id(wanted))
-    if cached is None or cached[0] is not wanted:
-        plain = all(type(item) in _KEYED for item in wanted)
-        if len(_in_sets) > 256:
-            _in_sets.clear()
-        cached = _in_sets[id(wanted)] = (wanted, frozenset(wanted) if plain else frozenset())
-    if not cached[1]:
-        return bool(_original_in(found, wanted))
-    values = found if isinstance(found, list) else [found]
-    try:
-        return any(value in cached[1] for value in values)
-    except TypeError:  # an unhashable value (a document) equals no string or ObjectId
-        return False
+    return (d for d in documents if equality_matches(filter, conditions, d))
 
 
 def _aggregate(
@@ -463,7 +327,7 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         lookups = sorted(
             (indexes[f].size(new_data[f]), f)
             for f in fields
-            if f in indexes and type(new_data.get(f)) in _PLAIN
+            if f in indexes and type(new_data.get(f)) in PLAIN
         )
         if lookups:
             first, total = lookups[0][1], len(store._documents)
@@ -532,6 +396,3 @@ def install() -> None:
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]
-    operators = filtering._filterer_inst._operator_map
-    operators["$in"] = _in
-    operators["$nin"] = lambda found, wanted: not _in(found, wanted)
