@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import mongomock.collection
@@ -50,6 +50,22 @@ def test_a_returned_document_is_mongomocks_copy_with_aware_dates() -> None:
     made["events"]["signup"]["count"] = 3
     made["aliases"][1]["b"].append(2)
     assert stored == _stored() | {"_id": stored["_id"]}  # the stored document is untouched
+
+
+def test_dates_made_aware_once_are_the_same_dates() -> None:
+    """Aware dates are kept by the stored date they come from: equal dates that differ (a fold,
+    an offset) are not mixed up, and a date returned twice is equal both times."""
+    paris = timezone(timedelta(hours=1))
+    dates = [
+        AT,
+        AT.replace(fold=1),
+        datetime(2026, 11, 29, 11, 0, tzinfo=paris),
+        datetime(2026, 11, 29, 10, 0, tzinfo=UTC),  # the same instant as the one above
+        AT,
+    ]
+    for _ in range(2):
+        made = results.returned({"dates": dates})
+        assert repr(made) == repr(_aware(_copy({"dates": dates}, dict)))
 
 
 async def test_finds_return_what_mongomocks_own_cursor_does(

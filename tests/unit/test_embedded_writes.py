@@ -95,6 +95,22 @@ async def test_dates_are_stored_as_mongodb_does_wherever_they_are() -> None:
     assert await things.count_documents({"nested.at": {"$lte": at}}) == 1
 
 
+async def test_a_date_written_several_times_is_stored_the_same_each_time() -> None:
+    """Stored forms are kept by the UTC date they come from (an event's dates repeat): a date
+    in a fold, or of another offset, is never mixed up with an equal one."""
+    things = embedded_client()["t"]["things"]
+    at = datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=UTC)
+    paris = at.astimezone(timezone(timedelta(hours=1)))  # the same instant
+    for n, date in enumerate([at, at, at.replace(fold=1), paris, at]):
+        await things.insert_one({"_id": n, "at": date, "nested": {"at": date}})
+    raw = things._AsyncMongoMockCollection__collection
+    stored = [raw._store._documents[n] for n in range(5)]
+    reference: Any = writes._original_patch_datetimes
+    for n, date in enumerate([at, at, at.replace(fold=1), paris, at]):
+        assert repr(stored[n]["at"]) == repr(reference(date))
+        assert repr(stored[n]["nested"]["at"]) == repr(reference(date))
+
+
 async def test_inserts_refuse_what_mongodb_refuses_and_keep_the_rest() -> None:
     things = embedded_client()["t"]["things"]
     await things.create_index([("ws", 1), ("key", 1)], unique=True)

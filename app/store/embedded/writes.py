@@ -125,8 +125,24 @@ def _patch_datetimes(value: Any) -> Any:
     if kind is OrderedDict:  # an upserted document, as mongomock builds it
         return OrderedDict((k, _patch_datetimes(v)) for k, v in value.items())
     if kind is datetime and value.tzinfo is UTC:
-        return value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
+        return _stored_date(value)
     return _original_patch_datetimes(value)
+
+
+# An event's dates come several times in its writes (received_at, last_seen_at, last_at...):
+# each UTC date is turned into its stored form (naive, milliseconds) once.
+_stored_dates: dict[datetime, datetime] = {}
+
+
+def _stored_date(value: datetime) -> datetime:
+    """mongomock's stored form of a UTC date: naive, to the millisecond, fold 0."""
+    stored = _stored_dates.get(value)
+    if stored is None:
+        if len(_stored_dates) >= 10_000:
+            _stored_dates.clear()
+        ms = value.microsecond // 1000 * 1000
+        stored = _stored_dates[value] = value.replace(tzinfo=None, microsecond=ms, fold=0)
+    return stored
 
 
 _original_execute = BulkOperationBuilder.execute
