@@ -1,4 +1,5 @@
-"""Hash indexes keep MongoDB's matching and unique semantics (app/store/embedded/hash_index.py)."""
+"""Hash indexes keep MongoDB's matching and unique semantics (app/store/embedded/hash_index.py,
+plain.py, uniques.py)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ One module per concern, applied once to mongomock's classes before the first cli
 - `results`: what a find returns, copied out with its dates made aware in one walk;
 - `hash_index`: hash indexes on indexed fields, so lookups and unique checks skip the scan;
 - `plain`: filters of strings, ObjectIds and ints decided without mongomock's matcher;
+- `uniques`: unique indexes checked against the hash index's candidates, not by a scan;
 - `writes`: faster inserts and date handling, and the `bulk_write` fix for PyMongo >= 4.11;
 - `lookup`: `$lookup` with a pipeline and `$count` of nothing, as MongoDB runs them;
 - `strict`: BSON-type-strict comparisons and the 16 MiB limits (in `./scripts/serve` too);
@@ -22,7 +23,16 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.store.embedded import copies, hash_index, lookup, plain, results, strict, writes
+from app.store.embedded import (
+    copies,
+    hash_index,
+    lookup,
+    plain,
+    results,
+    strict,
+    uniques,
+    writes,
+)
 
 _patched = False
 
@@ -35,6 +45,7 @@ def _patch_mongomock() -> None:
     results.install()
     hash_index.install()
     plain.install()
+    uniques.install()
     writes.install()
     lookup.install()
     strict.install()  # last: it wraps what the others installed

@@ -10,7 +10,7 @@ query engine over the whole collection, so a batch of N writes costs N full scan
    checks them with mongomock's own matcher (or, for a query `plain.py` can decide, by plain
    comparison and set lookups). An aggregation that starts with `$match` selects that way too.
 3. Unique indexes are checked against those candidates (and their partial filter) instead of a
-   scan per index.
+   scan per index (`uniques.py`).
 
 Candidates come from the field whose buckets are smallest, narrowed to the documents that are
 also in the buckets of the values the query (or the key) asks of its other indexed fields.
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from bson import Decimal128, Int64
-from mongomock import DuplicateKeyError, aggregate, filtering, helpers
+from mongomock import aggregate, filtering, helpers
 from mongomock.collection import Collection
 from mongomock.store import CollectionStore
 
@@ -37,14 +37,12 @@ from app.store.embedded.plain import (
     plain_equality,
     values_asked,
 )
-from app.store.embedded.strict import bson_equal
 
 _ABSENT = object()
 _OTHER_NUMBERS = (float, Int64, Decimal128)
-_PRESENT = {"$exists": True}
 
 
-class _FieldIndex:
+class FieldIndex:
     """Document ids by the string, ObjectId or int one top-level field holds: the only values
     a lookup asks for (see `_keys`). Lists, documents and the other numbers stay `always`
     candidates (an array matches each value it holds, 1.0 equals 1); dates, booleans and null
@@ -98,63 +96,42 @@ def doc_key(document: Mapping[str, Any]) -> Any:
     return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
 
 
-class _Unique(NamedTuple):
-    """A unique index, as its check reads it."""
-
-    key: list[tuple[str, int]]
-    fields: tuple[str, ...]
-    top_level: bool  # no dotted field
-    sparse: bool
-    partial: dict[str, Any] | None
-
-
-class _Specs(NamedTuple):
+class Specs(NamedTuple):
     indexes: dict[str, Any]  # mongomock's, for which these were worked out
     fields: set[str]  # the top-level fields indexed
-    uniques: list[_Unique]
 
 
-def _specs(store: CollectionStore) -> _Specs:
+def specs(store: CollectionStore) -> Specs:
     """What a collection's indexes say, worked out once per change of its indexes (mongomock
-    replaces its dict of indexes, or changes it through create_index / drop_index)."""
-    specs: _Specs | None = store.__dict__.get("_tally_specs")
-    if specs is None or specs.indexes is not store.indexes:
-        uniques = [
-            _Unique(
-                key=index["key"],
-                fields=tuple(field for field, _ in index["key"]),
-                top_level=not any("." in field for field, _ in index["key"]),
-                sparse=bool(index.get("sparse")),
-                partial=index.get("partialFilterExpression"),
-            )
-            for index in store.indexes.values()
-            if index.get("unique")
-        ]
+    replaces its dict of indexes, or changes it through create_index / drop_index): a new
+    object then, which `uniques` keys its own reading on."""
+    found: Specs | None = store.__dict__.get("_tally_specs")
+    if found is None or found.indexes is not store.indexes:
         fields = {
             field
             for index in store.indexes.values()
             for field, _ in index["key"]
             if "." not in field and field != "_id"
         }
-        specs = store.__dict__["_tally_specs"] = _Specs(store.indexes, fields, uniques)
-    return specs
+        found = store.__dict__["_tally_specs"] = Specs(store.indexes, fields)
+    return found
 
 
-def _field_indexes(store: CollectionStore) -> dict[str, _FieldIndex]:
+def field_indexes(store: CollectionStore) -> dict[str, FieldIndex]:
     """The field indexes of a collection, built on first use from its documents."""
-    indexes: dict[str, _FieldIndex] = store.__dict__.setdefault("_tally_indexes", {})
-    fields = _specs(store).fields
+    indexes: dict[str, FieldIndex] = store.__dict__.setdefault("_tally_indexes", {})
+    fields = specs(store).fields
     if store.__dict__.get("_tally_built_for") is fields:  # the same indexes as last time
         return indexes
     for field in fields - indexes.keys():
-        index = indexes[field] = _FieldIndex()
+        index = indexes[field] = FieldIndex()
         for key, document in store._documents.items():
             index.put(key, document.get(field, _ABSENT))
     store.__dict__["_tally_built_for"] = fields
     return indexes
 
 
-def _reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) -> None:
+def reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) -> None:
     for field, index in store.__dict__.get("_tally_indexes", {}).items():
         if document is None:
             index.drop(key)
@@ -164,18 +141,18 @@ def _reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) 
 
 # A write stores or removes the document without mongomock's reader-writer lock (a generator
 # context manager and six lock operations a write): the embedded store serves one event loop,
-# whose commands never interleave, and the reads here (`_live`, `_iter_documents`) do without
+# whose commands never interleave, and the reads here (`live`, `_iter_documents`) do without
 # it already.
 
 
 def _store_setitem(self: CollectionStore, key: Any, value: dict[str, Any]) -> None:
     self._documents[key] = value
-    _reindex(self, key, value)
+    reindex(self, key, value)
 
 
 def _store_delitem(self: CollectionStore, key: Any) -> None:
     del self._documents[key]
-    _reindex(self, key, None)
+    reindex(self, key, None)
 
 
 def _store_drop(self: CollectionStore) -> None:
@@ -202,14 +179,14 @@ _original_iter_documents = Collection._iter_documents
 _original_aggregate = Collection.aggregate
 
 
-def _live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
+def live(store: CollectionStore, keys: Iterable[Any]) -> list[dict[str, Any]]:
     documents = store._documents
     return [documents[key] for key in keys if key in documents]
 
 
 def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The documents that can match, from the most selective indexed field; None: all can."""
-    indexes = _field_indexes(store)
+    indexes = field_indexes(store)
     best: tuple[int, str, Sequence[Any]] | None = None  # size, field, values asked for
     asked: list[tuple[str, Sequence[Any]]] = []  # indexed fields, the values asked for
     for key, value in filter.items():
@@ -238,18 +215,16 @@ def _candidates(store: CollectionStore, filter: dict[str, Any]) -> list[dict[str
         return None
     _, key, wanted = best
     if key == "_id":
-        return _live(store, wanted)
+        return live(store, wanted)
     index = indexes[key]
     if len(wanted) == 1:  # a document is in one bucket or `always`: no duplicates
         keys: Iterable[Any] = index.candidates(wanted[0])
     else:
         keys = dict.fromkeys(i for v in wanted for i in index.candidates(v))
-    return _live(store, _narrowed(keys, [(indexes[f], vs) for f, vs in asked if f != key]))
+    return live(store, narrowed(keys, [(indexes[f], vs) for f, vs in asked if f != key]))
 
 
-def _narrowed(
-    keys: Iterable[Any], others: list[tuple[_FieldIndex, Sequence[Any]]]
-) -> Iterable[Any]:
+def narrowed(keys: Iterable[Any], others: list[tuple[FieldIndex, Sequence[Any]]]) -> Iterable[Any]:
     """The keys that are also candidates for the values asked of each other field: the
     documents of a shard `{workspace_id, name, shard}` are those of the name and the shard,
     not all the name's shards."""
@@ -303,89 +278,6 @@ def _aggregate(
     return _original_aggregate(self, pipeline, session=session)
 
 
-def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
-    """Raise DuplicateKeyError when `new_data` (already stored) repeats a unique key."""
-    _reindex(self._store, doc_key(new_data), new_data)  # mongomock calls this after updates
-    check_uniques(self, new_data)
-
-
-def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
-    """`_ensure_uniques` for a document stored through the store's `__setitem__` (indexed)."""
-    store = self._store
-    uniques = _specs(store).uniques
-    if not uniques:
-        return
-    key = doc_key(new_data)
-    indexes = _field_indexes(store)
-    for unique in uniques:
-        fields, partial = unique.fields, unique.partial
-        values = _values(new_data, unique)
-        if unique.sparse and all(value is None for value in values):
-            continue
-        if partial is not None and not _partial_applies(partial, new_data):
-            continue
-        lookups = sorted(
-            (indexes[f].size(new_data[f]), f)
-            for f in fields
-            if f in indexes and type(new_data.get(f)) in PLAIN
-        )
-        if lookups:
-            first, total = lookups[0][1], len(store._documents)
-            keys = _narrowed(
-                indexes[first].candidates(new_data[first]),
-                [(indexes[f], (new_data[f],)) for size, f in lookups[1:] if size < total],
-            )
-            others = _live(store, keys)
-        else:
-            others = list(store._documents.values())
-        for document in others:
-            if doc_key(document) == key:
-                continue
-            if bson_equal(_values(document, unique), values) and (
-                partial is None or _partial_applies(partial, document)
-            ):
-                raise DuplicateKeyError(
-                    "E11000 Duplicate Key Error",
-                    11000,
-                    {
-                        "keyPattern": dict(unique.key),
-                        "keyValue": dict(zip(fields, values, strict=True)),
-                    },
-                    None,
-                )
-
-
-def _values(document: dict[str, Any], unique: _Unique) -> tuple[Any, ...]:
-    if unique.top_level:
-        return tuple(document.get(field) for field in unique.fields)
-    return tuple(_dotted(document, field) for field in unique.fields)
-
-
-def _partial_applies(partial: dict[str, Any], document: dict[str, Any]) -> bool:
-    """A partial index's filter on a document: `{field: {"$exists": True}}` and string
-    equalities on top-level fields read directly (the filters of our unique indexes), anything
-    else by the matcher."""
-    for field, condition in partial.items():
-        if "." in field or field.startswith("$"):
-            return bool(filtering.filter_applies(partial, document))
-        if type(condition) is dict and condition == _PRESENT and condition["$exists"] is True:
-            if field not in document:
-                return False
-        elif type(condition) is str and type(document.get(field)) is str:
-            if document[field] != condition:
-                return False
-        else:
-            return bool(filtering.filter_applies(partial, document))
-    return True
-
-
-def _dotted(document: dict[str, Any], field: str) -> Any:
-    try:
-        return helpers.get_value_by_dot(document, field)
-    except KeyError:
-        return None
-
-
 def install() -> None:
     """Put the hash indexes into mongomock's classes (once, from `embedded_client`)."""
     CollectionStore.__setitem__ = _store_setitem  # type: ignore[method-assign]
@@ -394,5 +286,4 @@ def install() -> None:
     CollectionStore.create_index = _store_create_index  # type: ignore[method-assign]
     CollectionStore.drop_index = _store_drop_index  # type: ignore[method-assign]
     Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
-    Collection._ensure_uniques = _ensure_uniques  # type: ignore[method-assign]
     Collection.aggregate = _aggregate  # type: ignore[method-assign]

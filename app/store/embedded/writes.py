@@ -7,7 +7,7 @@
    `_id`, dates, unique indexes) without what it adds on every document: parsing a version
    string, a TTL sweep (only when the collection has a TTL index) and a lock round trip. Its
    one BSON encoding serves both the BSON check and the 16 MiB one (`strict`), and its unique
-   check is `hash_index`'s own, without the wrappers an update's goes through.
+   check is `uniques`' own, without the wrappers an update's goes through.
 3. `find_one_and_update` returning the document after the update (how the store adapter calls
    it) finds the document to update without copying it out first (mongomock reads it through a
    cursor, with a full copy, only to take its `_id`), and returns it copied straight from the
@@ -34,9 +34,10 @@ from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
-from app.store.embedded.hash_index import check_uniques, doc_key
+from app.store.embedded.hash_index import doc_key
 from app.store.embedded.results import returned
 from app.store.embedded.strict import refuse_document
+from app.store.embedded.uniques import check_uniques
 
 _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_insert = Collection._insert
