@@ -9,8 +9,8 @@ its own user errors and its own duplicate verdict.
 Each workspace has a lane: at most one of its transactions runs at a time in a process, and the
 next group gathers every event that arrives meanwhile (on MongoDB, during the running
 transaction's round trips). A group that opens while its workspace has just seen concurrent
-events yields to the event loop once, so that requests already received join it before it
-closes; its transaction then runs in a task of its own, so a request that goes away (a
+events yields to the event loop a few turns, so that requests already received join it before it
+closes (`TURNS`); its transaction then runs in a task of its own, so a request that goes away (a
 cancelled task) takes nothing down with it. A group holds at most `TALLY_MAX_BATCH_SIZE` events.
 
 An event that finds its lane idle and quiet (its last group had no company) is written at once,
@@ -39,6 +39,10 @@ Outcome = TypeVar("Outcome")
 Record = Callable[[list[Item], datetime], Awaitable[list[Outcome]]]
 
 PROBE = 8  # a quiet lane still yields for one lone event in this many
+# Turns of the event loop a group waits before it closes: each turn polls the sockets once, so
+# requests whose bytes arrived while the last transaction ran are read, run up to here and join.
+# Under wrk's 16 connections, 1 turn made groups of ~8 events, 3 of ~15.5 (+11% events/s).
+TURNS = 3
 
 
 @dataclass
@@ -97,7 +101,8 @@ class GroupCommit(Generic[Item, Outcome]):
         return outcomes[index]
 
     async def _commit(self, lane: _Lane[Item, Outcome], group: _Group[Item, Outcome]) -> None:
-        await asyncio.sleep(0)  # requests already received join before the group closes
+        for _ in range(TURNS):  # requests received meanwhile join before the group closes
+            await asyncio.sleep(0)
         try:
             async with lane.lock:
                 if lane.open is group:
