@@ -11,9 +11,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from tests.api.test_track_event import CONTACT, iso, track
+from app.clock import ManualClock
+from app.server import create_app
+from app.settings import Settings
+from tests.api.test_track_event import CONTACT, TRACK, iso, track
 from tests.faults import Faults
-from tests.helpers import GraphQL, total_store_commands
+from tests.helpers import ADMIN_KEY, GraphQL, total_store_commands
+from tests.live_server import server_in_thread
 
 
 async def groups(http: httpx.AsyncClient) -> tuple[float, float]:
@@ -122,3 +126,48 @@ async def test_a_store_fault_reaches_every_request_of_its_group(
     assert (await track(gql, name="used-feature", contact={"userId": "dee"}))["summary"][
         "count"
     ] == 2
+
+
+async def test_concurrent_events_over_real_connections_are_each_exact(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """uvicorn on a socket, 40 connections at once: whatever groups the server's event loop
+    makes of them, every answer holds its own event's summary."""
+    offsets = [timedelta(hours=-((i * 7) % 50), minutes=-i) for i in range(40)]  # out of order
+    with server_in_thread(create_app(settings, clock=clock)) as live:
+        async with httpx.AsyncClient(
+            base_url=live.url,
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=40),
+        ) as client:
+
+            async def one(offset: timedelta) -> dict[str, Any]:
+                variables = {
+                    "input": {
+                        "name": "viewed-pricing",
+                        "contact": {"userId": "eve"},
+                        "occurredAt": iso(offset),
+                    }
+                }
+                response = await client.post(
+                    "/graphql", json={"query": TRACK, "variables": variables}
+                )
+                assert response.status_code == 200, response.text
+                assert "errors" not in response.json(), response.text
+                payload: dict[str, Any] = response.json()["data"]["trackEvent"]
+                assert payload["userErrors"] == []
+                return payload
+
+            results = await asyncio.gather(*(one(offset) for offset in offsets))
+            _, events = await groups(client)
+    assert events == 40  # every event went through its workspace's lane
+    by_count = sorted(results, key=lambda r: r["summary"]["count"])
+    assert [r["summary"]["count"] for r in by_count] == list(range(1, 41))
+    first = last = None
+    for result in by_count:
+        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
+        first = occurred if first is None else min(first, occurred)
+        last = occurred if last is None else max(last, occurred)
+        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
+        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
