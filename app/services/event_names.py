@@ -5,7 +5,7 @@ is an entry in the name's catalog documents): what goes past them is refused, ne
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.domain.errors import UserError
 from app.store import event_types as store_event_types
@@ -13,27 +13,27 @@ from app.store.database import Store
 
 
 @dataclass(frozen=True)
-class NamesCheck:
-    new: set[str] = field(default_factory=set)  # not in the catalog yet, and within the cap
-    refused: set[str] = field(default_factory=set)  # not in the catalog, past the cap
-    keys: dict[str, set[str]] = field(default_factory=dict)  # metadata keys each name has
+class Catalog:
+    """What the caps need to know of a workspace's catalog before a batch is admitted."""
+
+    keys: dict[str, set[str]]  # the names it holds, with the metadata keys each has had
+    room: int  # names it may still take
 
 
-async def check_names(
+async def read_catalog(
     store: Store, *, workspace_id: str, names: Iterable[str], cap: int
-) -> NamesCheck:
-    """Which names (first come, first served) would take the catalog past `cap` names. Run it
-    in the transaction that records the events, and `store.workspaces.note_new_event_names`
-    there if any new name is recorded. Names the catalog holds are never refused."""
+) -> Catalog:
+    """The catalog as far as these names go. Run it in the transaction that records the
+    events, and `store.workspaces.note_new_event_names` there if any new name is recorded.
+    Names the catalog holds are never refused."""
     ordered = list(dict.fromkeys(names))
     if not ordered:
-        return NamesCheck()
+        return Catalog(keys={}, room=0)
     known = await store_event_types.existing_names(store, workspace_id=workspace_id, names=ordered)
-    new = [name for name in ordered if name not in known]
-    if not new:
-        return NamesCheck(keys=known)
-    room = max(cap - await store_event_types.count_names(store, workspace_id=workspace_id), 0)
-    return NamesCheck(new=set(new[:room]), refused=set(new[room:]), keys=known)
+    if all(name in known for name in ordered):
+        return Catalog(keys=known, room=0)
+    count = await store_event_types.count_names(store, workspace_id=workspace_id)
+    return Catalog(keys=known, room=max(cap - count, 0))
 
 
 def new_metadata_keys(known: set[str], metadata: Iterable[str], *, cap: int) -> list[str] | None:

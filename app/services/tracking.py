@@ -23,15 +23,11 @@ from app.domain.events import (
     validate_event,
 )
 from app.domain.models import Contact, Event, EventSummary, Workspace
-from app.domain.refs import ContactKey
+from app.domain.refs import ContactKey, RefKind
 from app.domain.timestamps import days_before
 from app.metrics import Metrics
-from app.services.event_names import (
-    check_names,
-    new_metadata_keys,
-    too_many_metadata_keys,
-    too_many_names,
-)
+from app.services.admission import admit
+from app.services.event_names import read_catalog
 from app.services.group_commit import GroupCommit
 from app.settings import Settings
 from app.store import contacts as store_contacts
@@ -99,6 +95,8 @@ class Tracker:
                 self._workspace.id,
                 request,
                 now=now,
+                # Any tracker of the workspace serves the whole group: a Tracker keeps no state
+                # of its request's.
                 record=lambda requests, now: self.track_many(requests, now=now, each_summary=True),
             )
         if outcome.duplicate and outcome.event is not None:
@@ -147,50 +145,55 @@ class Tracker:
         return outcomes
 
     async def _record(self, batch: _Batch, *, now: datetime, each_summary: bool) -> None:
-        """The names' cap, keys, then summaries, raw events and catalog: the order a retry
-        repairs."""
+        """Refs by id that name nobody, then what is counted (keys and caps, in input order),
+        the keys' claims, then summaries, raw events and catalog: the order a retry repairs."""
         store, workspace_id = self._store, self._workspace.id
         batch.outcomes = {i: o for i, o in batch.outcomes.items() if o.errors}  # a retried run
         batch.duplicates = {}
         expires_at = now + timedelta(days=self._workspace.retention_days)
-        cap = self._settings.max_event_names
-        names = await check_names(
-            store, workspace_id=workspace_id, names=(e.name for e in batch.valid.values()), cap=cap
+        candidates = dict(batch.valid)
+        for index in await _naming_nobody(store, workspace_id=workspace_id, events=candidates):
+            batch.outcomes[index] = TrackOutcome(errors=[_contact_not_found()])
+            del candidates[index]
+        name_cap = self._settings.max_event_names
+        catalog = await read_catalog(
+            store,
+            workspace_id=workspace_id,
+            names=(e.name for e in candidates.values()),
+            cap=name_cap,
         )
-        key_cap = self._settings.max_metadata_keys_per_name
-        known_keys = names.keys  # grows with the keys this batch brings, first come first served
-        fresh_keys: dict[int, list[str]] = {}
-        valid: dict[int, ValidEvent] = {}
-        for index, event in batch.valid.items():
-            known = known_keys.setdefault(event.name, set())
-            fresh = new_metadata_keys(known, event.metadata, cap=key_cap)
-            if event.name in names.refused:
-                batch.outcomes[index] = TrackOutcome(errors=[too_many_names(cap)])
-            elif fresh is None:
-                batch.outcomes[index] = TrackOutcome(errors=[too_many_metadata_keys(key_cap)])
-            else:
-                known.update(fresh)
-                fresh_keys[index] = fresh
-                valid[index] = event
-        claims: dict[str, str] = {}
-        for index, event in valid.items():
-            key = event.idempotency_key
-            if key is None:
-                continue
-            if key in claims:  # sent twice in this batch: the first one counts
-                batch.duplicates[index] = key
-            else:
-                claims[key] = batch.event_ids[index]
+        keys = {e.idempotency_key for e in candidates.values() if e.idempotency_key}
+        taken = (
+            await store_idempotency.event_ids_for_keys(store, workspace_id=workspace_id, keys=keys)
+            if keys
+            else {}
+        )
+        admission = admit(
+            candidates,
+            catalog=catalog,
+            taken=taken,
+            name_cap=name_cap,
+            key_cap=self._settings.max_metadata_keys_per_name,
+        )
+        for index, error in admission.refused.items():
+            batch.outcomes[index] = TrackOutcome(errors=[error])
+        batch.duplicates = dict(admission.duplicates)
+        claims = {
+            key: batch.event_ids[index]
+            for index in admission.counted
+            if (key := candidates[index].idempotency_key) is not None
+        }
         claimed = await store_idempotency.claim_keys(
             store, workspace_id=workspace_id, claims=claims, expires_at=expires_at
         )
         counted: dict[int, ValidEvent] = {}
-        for index, event in valid.items():
-            key = event.idempotency_key
-            if key is not None and (index in batch.duplicates or key not in claimed):
+        for index in admission.counted:
+            key = candidates[index].idempotency_key
+            if key is not None and key not in claimed:  # claimed meanwhile (no transactions)
                 batch.duplicates[index] = key
             else:
-                counted[index] = event
+                counted[index] = candidates[index]
+        fresh_keys = admission.counted
         deltas = contact_deltas(list(counted.values()))
         before = None
         if each_summary and len(counted) > 1:
@@ -200,6 +203,7 @@ class Tracker:
         contacts = await store_contacts.record_events(
             store, workspace_id=workspace_id, deltas=deltas, now=now
         )
+        # Without transactions a contact may go between the check above and the write.
         unknown = {i: e for i, e in counted.items() if e.contact not in contacts}
         for index in unknown:
             batch.outcomes[index] = TrackOutcome(errors=[_contact_not_found()])
@@ -235,7 +239,7 @@ class Tracker:
             contact=next((e.contact_id for e in events.values()), ""),
             new_keys=_new_keys_by_name(counted, fresh_keys),
         )
-        if names.new & {event.name for event in counted.values()}:
+        if admission.new_names & {event.name for event in counted.values()}:
             await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
         summaries = {
             index: contacts[event.contact].summaries[event.name] for index, event in counted.items()
@@ -296,6 +300,19 @@ def _summaries_after_each(
         before=start,
     )
     return dict(zip(order, after, strict=True))
+
+
+async def _naming_nobody(
+    store: Store, *, workspace_id: str, events: dict[int, ValidEvent]
+) -> list[int]:
+    """The events whose ref by server id names no contact (refs of other kinds create one)."""
+    by_id = {i: e.contact for i, e in events.items() if e.contact.kind is RefKind.ID}
+    if not by_id:
+        return []
+    found = await store_contacts.find_contacts(
+        store, workspace_id=workspace_id, keys=set(by_id.values())
+    )
+    return [index for index, key in by_id.items() if key not in found]
 
 
 def _contact_not_found() -> UserError:

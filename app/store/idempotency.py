@@ -2,9 +2,10 @@
 
 A claim is an insert, and the unique index on (workspace_id, key) refuses a key claimed before:
 that refusal, not a read, is what makes the key a duplicate. Inside a transaction a refusal
-would abort the transaction, so there the keys already stored are read first; a key claimed
-by a concurrent request in between still aborts it, and the work is run again (see
-`Store.in_transaction`), then seeing that key.
+would abort the transaction, so the caller reads the keys already stored first
+(`event_ids_for_keys`) and claims only the others; a key claimed by a concurrent request in
+between still aborts it, and the work is run again (see `Store.in_transaction`), then seeing
+that key.
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from app.store.database import Store
 async def claim_keys(
     store: Store, *, workspace_id: str, claims: dict[str, str], expires_at: datetime
 ) -> set[str]:
-    """Claim each key (key -> event id); the keys that were new."""
+    """Claim each key (key -> event id), none of them read as taken; the keys that were new."""
     if not claims:
         return set()
     collection = store.collection("idempotency_keys")
     keys = list(claims)
-    if store.in_session():
-        taken = await event_ids_for_keys(store, workspace_id=workspace_id, keys=keys)
-        keys = [key for key in keys if key not in taken]
     documents = [
         {
             "workspace_id": workspace_id,

@@ -79,6 +79,15 @@ async def test_indexed_lookups_follow_updates_deletes_and_rollbacks() -> None:
     assert await people.count_documents({"ws": "w", "user_id": "u0"}) == 1
 
 
+async def test_in_finds_a_value_after_a_document_in_an_array() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.insert_many(
+        [{"_id": 1, "tags": [{"x": 1}, "vip"]}, {"_id": 2, "tags": [["a"], "vip"]}, {"_id": 3}]
+    )
+    assert [d["_id"] async for d in things.find({"tags": {"$in": ["vip", "zz"]}})] == [1, 2]
+    assert [d["_id"] async for d in things.find({"tags": {"$nin": ["vip"]}})] == [3]
+
+
 async def test_in_lists_and_leading_matches_keep_mongodb_matching() -> None:
     events = embedded_client()["t"]["events"]
     await events.create_index([("ws", 1), ("contact", 1)])

@@ -156,11 +156,13 @@ def _in(found: Any, wanted: Any) -> bool:
         cached = _in_sets[id(wanted)] = (wanted, frozenset(wanted) if plain else frozenset())
     if not cached[1]:
         return bool(_original_in(found, wanted))
-    values = found if isinstance(found, list) else [found]
-    try:
-        return any(value in cached[1] for value in values)
-    except TypeError:  # an unhashable value (a document) equals no string or ObjectId
-        return False
+    for value in found if isinstance(found, list) else [found]:
+        try:
+            if value in cached[1]:
+                return True
+        except TypeError:  # an unhashable value (a document) equals no string or ObjectId:
+            continue  # the array's other values may
+    return False
 
 
 def install() -> None:
