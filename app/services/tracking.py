@@ -245,7 +245,7 @@ class Tracker:
             index: contacts[event.contact].summaries[event.name] for index, event in counted.items()
         }
         if before is not None:
-            summaries = _summaries_after_each(events, before=before.values())
+            summaries = _running_summaries(events, before=before.values())
         for index, event in counted.items():
             batch.outcomes[index] = TrackOutcome(
                 event=events[index], contact=contacts[event.contact], summary=summaries[index]
@@ -285,7 +285,7 @@ def _first_time(
     return pairs
 
 
-def _summaries_after_each(
+def _running_summaries(
     events: dict[int, Event], *, before: Iterable[Contact]
 ) -> dict[int, EventSummary]:
     """Each event's summary once it was recorded, from the contacts read before the batch."""
