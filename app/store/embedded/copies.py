@@ -22,7 +22,10 @@ import mongomock.collection
 from bson import ObjectId
 from mongomock_motor import patches
 
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, ObjectId, bytes})
+# BSON values a walk over a document hands on as they are (dates, also immutable, are each
+# walk's own concern: kept, made aware, or made naive).
+SCALARS = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+_IMMUTABLE = SCALARS | {datetime}
 
 
 def deepcopy(value: Any, memo: Any = None) -> Any:

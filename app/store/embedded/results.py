@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import mongomock.collection
-from bson import ObjectId
 from bson.tz_util import utc
 from mongomock import helpers
 from mongomock.collection import Collection, Cursor
 
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+from app.store.embedded.copies import SCALARS
+
 _original_aware = helpers.make_datetime_timezone_aware_in_document
 _original_copy_only_fields = Collection._copy_only_fields
 _original_next = Cursor.__next__
@@ -30,7 +30,7 @@ _original_next = Cursor.__next__
 def returned(value: Any) -> Any:
     """`value` as a tz-aware find returns it: mongomock's copy with its dates made aware."""
     kind = type(value)
-    if kind in _IMMUTABLE:
+    if kind in SCALARS:
         return value
     if kind is dict or kind is OrderedDict:  # an upserted document is an OrderedDict
         return {key: returned(item) for key, item in value.items()}

@@ -34,6 +34,7 @@ from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
+from app.store.embedded.copies import SCALARS
 from app.store.embedded.hash_index import doc_key
 from app.store.embedded.results import returned
 from app.store.embedded.strict import refuse_document
@@ -114,12 +115,9 @@ def _find_and_modify(
     return None if document is None else returned(document)
 
 
-_PLAIN = frozenset({str, int, float, bool, ObjectId, type(None)})
-
-
 def _patch_datetimes(value: Any) -> Any:
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in SCALARS:
         return value
     if kind is dict:
         return {k: _patch_datetimes(v) for k, v in value.items()}
