@@ -84,6 +84,16 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
+def chosen_operation(document: DocumentNode, name: object) -> OperationDefinitionNode | None:
+    """The operation that runs, as Strawberry picks it: the one named, or the document's first."""
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name is not None and definition.name.value == name)
+        ):
+            return definition
+    return None
+
+
 def operation_names(entry: Entry) -> set[str]:
     return {
         d.name.value

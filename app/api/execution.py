@@ -28,10 +28,8 @@ from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     GraphQLError,
-    OperationDefinitionNode,
     execute,
     specified_rules,
 )
@@ -43,6 +41,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from app.api.checks import DocumentChecks
 from app.api.context import Context
+from app.api.documents import chosen_operation
 from app.api.extensions import OperationHooks
 from app.api.schema import TallySchema
 from app.metrics import Metrics
@@ -89,7 +88,7 @@ class LeanPath:
         if entry is None or entry.errors is None:
             return None
         name = operation.get("operationName")
-        definition = _operation(entry.document, name)
+        definition = chosen_operation(entry.document, name)
         if definition is None or definition.operation.value not in _ALLOWED:
             return None
         if name is None and definition.name is not None:
@@ -153,13 +152,3 @@ class LeanPath:
         if child is None:
             child = self.durations[kind] = self.metrics.request_duration.labels(operation_type=kind)
         return child
-
-
-def _operation(document: DocumentNode, name: object) -> OperationDefinitionNode | None:
-    """The operation Strawberry runs: the one named, or the document's first."""
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            name is None or (definition.name is not None and definition.name.value == name)
-        ):
-            return definition
-    return None

@@ -21,12 +21,12 @@ from graphql import (
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 
+from app.api.documents import chosen_operation
 from app.services.auth import Principal
 
 # GraphQL type name -> the fields a publishable key may select on it (`__typename` always).
@@ -60,15 +60,7 @@ def forbidden_reads(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    operation = next(
-        (
-            d
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
-        ),
-        None,
-    )
+    operation = chosen_operation(document, operation_name)
     root = schema.get_root_type(operation.operation) if operation else None
     if operation is None or root is None:
         return []
