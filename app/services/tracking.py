@@ -149,7 +149,6 @@ class Tracker:
         the keys' claims, then summaries, raw events and catalog: the order a retry repairs."""
         store, workspace_id = self._store, self._workspace.id
         batch.outcomes = {i: o for i, o in batch.outcomes.items() if o.errors}  # a retried run
-        batch.duplicates = {}
         expires_at = now + timedelta(days=self._workspace.retention_days)
         candidates = dict(batch.valid)
         for index in await _naming_nobody(store, workspace_id=workspace_id, events=candidates):
@@ -193,7 +192,6 @@ class Tracker:
                 batch.duplicates[index] = key
             else:
                 counted[index] = candidates[index]
-        fresh_keys = admission.counted
         deltas = contact_deltas(list(counted.values()))
         before = None
         if each_summary and len(counted) > 1:
@@ -237,7 +235,7 @@ class Tracker:
             ),
             now=now,
             contact=next((e.contact_id for e in events.values()), ""),
-            new_keys=_new_keys_by_name(counted, fresh_keys),
+            new_keys=_new_keys_by_name(counted, admission.counted),
         )
         if admission.new_names & {event.name for event in counted.values()}:
             await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
