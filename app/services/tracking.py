@@ -63,6 +63,7 @@ class _Batch:
     event_ids: dict[int, str]
     outcomes: dict[int, TrackOutcome] = field(default_factory=dict)
     duplicates: dict[int, str] = field(default_factory=dict)  # index -> idempotency key
+    originals: dict[str, str] = field(default_factory=dict)  # key -> first event's id, as read
 
 
 class Tracker:
@@ -185,6 +186,7 @@ class Tracker:
         claimed = await store_idempotency.claim_keys(
             store, workspace_id=workspace_id, claims=claims, expires_at=expires_at
         )
+        batch.originals = {**taken, **{k: v for k, v in claims.items() if k in claimed}}
         counted: dict[int, ValidEvent] = {}
         for index in admission.counted:
             key = candidates[index].idempotency_key
@@ -254,9 +256,12 @@ class Tracker:
         if not batch.duplicates:
             return
         store, workspace_id = self._store, self._workspace.id
-        event_ids = await store_idempotency.event_ids_for_keys(
-            store, workspace_id=workspace_id, keys=set(batch.duplicates.values())
-        )
+        event_ids = dict(batch.originals)
+        if missing := set(batch.duplicates.values()) - event_ids.keys():
+            # claimed by another request after this batch's read (no transactions)
+            event_ids |= await store_idempotency.event_ids_for_keys(
+                store, workspace_id=workspace_id, keys=missing
+            )
         originals = await store_events.find_events(
             store,
             workspace_id=workspace_id,
