@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 
 from app.api.measure import Measure
+from app.api.plans import Plan
 
 TOKEN_BYTES = 500  # measured: a dense document's tree and tokens, per token
 
@@ -29,6 +30,8 @@ class Entry:
     measures: dict[str | None, Measure] = field(default_factory=dict)
     # what a publishable key may not read, by operation name (app.api.scopes)
     forbidden: dict[str | None, list[str]] = field(default_factory=dict)
+    # the lean path's execution plan by operation name; None: declined (app.api.plans)
+    plans: dict[str | None, Plan | None] = field(default_factory=dict)
 
 
 class DocumentCache:

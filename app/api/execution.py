@@ -41,8 +41,10 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from app.api.checks import DocumentChecks
 from app.api.context import Context
-from app.api.documents import chosen_operation
+from app.api.documents import Entry, chosen_operation
 from app.api.extensions import OperationHooks
+from app.api.planned import execute_plan
+from app.api.plans import Plan, build_plan
 from app.api.schema import TallySchema
 from app.metrics import Metrics
 
@@ -78,6 +80,9 @@ class LeanPath:
             or schema.config.enable_experimental_incremental_execution
             or [type(e) for e in schema.get_extensions()] != [OperationHooks, DocumentChecks]
         )
+        # Execution plans for the documents they cover (app.api.plans); off: graphql-core's
+        # `execute` runs every operation (the differential tests compare the two)
+        self.plans = True
 
     async def answer(self, operation: Mapping[str, Any], context: Context) -> Response | None:
         """The response to `operation` (a POST body's {"query", "variables", ...}, already
@@ -109,16 +114,28 @@ class LeanPath:
         if refused:
             return None
         try:
-            result = execute(
-                graphql_schema,
-                entry.document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=name,
-                is_awaitable=_IS_AWAITABLE,
-                executor_class=schema.execution_context_class,
-                operation_extensions=operation.get("extensions"),
-            )
+            plan = self._plan(entry, name)
+            if plan is not None:
+                result = execute_plan(
+                    plan,
+                    schema=graphql_schema,
+                    context=context,
+                    variables=variables,
+                    extensions=operation.get("extensions"),
+                    is_awaitable=_IS_AWAITABLE,
+                    executor_class=schema.execution_context_class,
+                )
+            else:
+                result = execute(
+                    graphql_schema,
+                    entry.document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=name,
+                    is_awaitable=_IS_AWAITABLE,
+                    executor_class=schema.execution_context_class,
+                    operation_extensions=operation.get("extensions"),
+                )
             if isawaitable(result):
                 result = await result
         except Exception as exc:  # as Schema.execute: an error in the answer, not a 500
@@ -146,6 +163,22 @@ class LeanPath:
         if result.errors:
             data["errors"] = [error.formatted for error in result.errors]
         return Response(self.encode_json(data), media_type="application/json")
+
+    def _plan(self, entry: Entry, name: str | None) -> Plan | None:
+        """The operation's execution plan (app.api.plans), made on its first lean run."""
+        if not self.plans:
+            return None
+        try:
+            return entry.plans[name]
+        except KeyError:
+            plan = build_plan(
+                self.schema._schema,
+                entry.document,
+                name,
+                handlers=bool(self.schema.exception_handlers),
+            )
+            entry.plans[name] = plan
+            return plan
 
     def _duration(self, kind: str) -> Histogram:
         child = self.durations.get(kind)

@@ -1,0 +1,232 @@
+"""Execution plans: what graphql-core's executor works out again on every request for a cached
+document (the operation, its fields grouped by response name, each field's definition, how
+its value resolves and completes), worked out once per (document, operation name).
+
+`build_plan` makes a plan for documents in a small subset and declines (None) anything else,
+which keeps graphql-core's `execute` (app.api.execution): a query of one root field or a
+mutation, whose selections are plain fields (aliases, arguments from literals or variables,
+`__typename`) of object, list, non-null, scalar and enum types, each response name once. No
+fragments, no directives, no abstract types, no `is_type_of`, no introspection other than
+`__typename`, no async resolver below the root fields, no Strawberry field extensions
+(permission classes included) and no schema exception handlers. app.api.planned runs a plan.
+
+How a field resolves (`Field.kind`), from Strawberry's `GraphQLCoreConverter.from_resolver`
+(strawberry/schema/schema_converter.py, 0.341): a field without a resolver or extensions
+calls `field.get_result`, i.e. `field.default_resolver(source, python_name)`: ATTRIBUTE does
+that call. A sync resolver without arguments nor info/root/parent parameters gets
+`base_resolver(source)` (or `()` without self) from Strawberry's wrapper, once its Info is
+built and its empty arguments converted: METHOD makes that call. Every other field (the root
+fields, fields with arguments or info) is STRAWBERRY: Strawberry's own `GraphQLField.resolve`
+with the resolve info graphql-core's executor would build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    TypeNameMetaFieldDef,
+    is_leaf_type,
+)
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+
+class Kind(Enum):
+    TYPENAME = "typename"
+    ATTRIBUTE = "attribute"
+    METHOD = "method"
+    STRAWBERRY = "strawberry"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    type: Any  # GraphQLScalarType | GraphQLEnumType
+
+
+@dataclass(frozen=True, slots=True)
+class NonNull:
+    of: Completion
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    of: Completion
+    type: GraphQLList[Any]  # its items' type is the one an item's error is handled with
+
+
+@dataclass(frozen=True, slots=True)
+class Object:
+    type: GraphQLObjectType
+    fields: tuple[Field, ...]
+
+
+Completion = Leaf | NonNull | ListOf | Object
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    key: str  # the response name: alias or field name
+    node: FieldNode
+    nodes: list[FieldNode]  # [node], as graphql-core hands them to errors and resolve infos
+    definition: GraphQLField
+    parent: GraphQLObjectType
+    kind: Kind
+    completion: Completion
+    call: Any = None  # ATTRIBUTE: the default resolver; METHOD: the resolver; else unused
+    name: str = ""  # ATTRIBUTE: the Python name; TYPENAME: the parent type's name
+    with_self: bool = False  # METHOD: the resolver takes the source as `self`
+    has_arguments: bool = False  # graphql-core's test for reading argument values
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    operation: OperationDefinitionNode
+    root: GraphQLObjectType
+    fields: tuple[Field, ...]
+    serially: bool = field(default=False)  # mutations: root fields one after the other
+
+
+class Declined(Exception):
+    """The document is outside the subset a plan covers."""
+
+
+def build_plan(
+    schema: GraphQLSchema, document: DocumentNode, name: str | None, *, handlers: bool
+) -> Plan | None:
+    """The plan of the operation graphql-core's `execute` runs for `name`, or None when it
+    is outside the subset (or would not run: graphql-core then answers with its error).
+    `handlers`: the Strawberry schema has exception handlers (every field then declines)."""
+    try:
+        return _plan(schema, document, name, handlers=handlers)
+    except Declined:
+        return None
+
+
+def _plan(
+    schema: GraphQLSchema, document: DocumentNode, name: str | None, *, handlers: bool
+) -> Plan:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if handlers or len(operations) != len(document.definitions):
+        raise Declined("fragment definitions or exception handlers")
+    operation = _operation(operations, name)
+    if operation.directives or operation.operation not in (
+        OperationType.QUERY,
+        OperationType.MUTATION,
+    ):
+        raise Declined("a subscription, or directives on the operation")
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        raise Declined("no root type")
+    fields = _selection(schema, root, operation.selection_set, root=True)
+    serially = operation.operation == OperationType.MUTATION
+    if not serially and len(fields) != 1:
+        raise Declined("a query of several root fields (graphql-core runs them concurrently)")
+    return Plan(operation, root, fields, serially)
+
+
+def _operation(
+    operations: list[OperationDefinitionNode], name: str | None
+) -> OperationDefinitionNode:
+    """The operation as graphql-core's `Executor.build` picks it."""
+    if name is None:
+        if len(operations) == 1:
+            return operations[0]
+        raise Declined("several operations and no name")
+    for operation in operations:
+        if operation.name is not None and operation.name.value == name:
+            return operation
+    raise Declined("unknown operation name")
+
+
+def _selection(
+    schema: GraphQLSchema,
+    parent: GraphQLObjectType,
+    selection_set: SelectionSetNode | None,
+    *,
+    root: bool = False,
+) -> tuple[Field, ...]:
+    if selection_set is None:
+        raise Declined("an object without a selection")
+    fields: list[Field] = []
+    keys: set[str] = set()
+    for node in selection_set.selections:
+        if not isinstance(node, FieldNode):
+            raise Declined("a fragment")
+        if node.directives:
+            raise Declined("a directive")
+        key = node.alias.value if node.alias else node.name.value
+        if key in keys:
+            raise Declined("a response name asked twice (graphql-core merges them)")
+        keys.add(key)
+        fields.append(_field(schema, parent, node, key, root=root))
+    return tuple(fields)
+
+
+def _field(
+    schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNode, key: str, *, root: bool
+) -> Field:
+    name = node.name.value
+    if name == "__typename":
+        definition = TypeNameMetaFieldDef
+        completion = _completion(schema, definition.type, node.selection_set)
+        return Field(
+            key, node, [node], definition, parent, Kind.TYPENAME, completion, name=parent.name
+        )
+    definition_ = parent.fields.get(name)
+    if definition_ is None or name.startswith("__"):
+        raise Declined("introspection")
+    strawberry_field = (definition_.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(strawberry_field, StrawberryField) or strawberry_field.extensions:
+        raise Declined("not a plain Strawberry field")
+    if strawberry_field.is_async and not root:
+        raise Declined("an async resolver below the root")
+    completion = _completion(schema, definition_.type, node.selection_set)
+    has_arguments = bool(definition_.args or node.arguments)
+    common = (key, node, [node], definition_, parent)
+    resolver = strawberry_field.base_resolver
+    if not root and resolver is None:
+        call = strawberry_field.default_resolver
+        return Field(*common, Kind.ATTRIBUTE, completion, call, strawberry_field.python_name)
+    if (
+        not root
+        and resolver is not None
+        and not has_arguments
+        and not strawberry_field.arguments
+        and callable(resolver.wrapped_func)
+        and resolver.info_parameter is None
+        and resolver.root_parameter is None
+        and resolver.parent_parameter is None
+    ):
+        with_self = resolver.self_parameter is not None
+        return Field(*common, Kind.METHOD, completion, resolver.wrapped_func, with_self=with_self)
+    return Field(*common, Kind.STRAWBERRY, completion, has_arguments=has_arguments)
+
+
+def _completion(
+    schema: GraphQLSchema, type_: GraphQLOutputType, selection_set: SelectionSetNode | None
+) -> Completion:
+    if isinstance(type_, GraphQLNonNull):
+        return NonNull(_completion(schema, type_.of_type, selection_set))
+    if isinstance(type_, GraphQLList):
+        return ListOf(_completion(schema, type_.of_type, selection_set), type_)
+    if is_leaf_type(type_):
+        if selection_set is not None:
+            raise Declined("a selection on a leaf")
+        return Leaf(type_)
+    if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
+        return Object(type_, _selection(schema, type_, selection_set))
+    raise Declined("an abstract type, or an object type with is_type_of")
