@@ -1,0 +1,98 @@
+"""The plan builder: which documents get an execution plan, and how each field resolves."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import parse
+
+from app.api.plans import Field, Kind, NonNull, Object, Plan, build_plan
+from app.api.schema import build_schema
+
+SCHEMA = build_schema()._schema
+TRACK = """mutation Track($input: TrackEventInput!) {
+  t: trackEvent(input: $input) {
+    __typename duplicate summary { count }
+    event { id } contact { eventSummaries(names: ["a"]) { name } }
+  }
+}"""
+
+
+def plan(document: str, name: str | None = None, *, handlers: bool = False) -> Plan | None:
+    return build_plan(SCHEMA, parse(document), name, handlers=handlers)
+
+
+def fields(of: Field) -> dict[str, Field]:
+    completion = of.completion
+    while isinstance(completion, NonNull):
+        completion = completion.of
+    assert isinstance(completion, Object)
+    return {f.key: f for f in completion.fields}
+
+
+def test_a_track_event_is_planned_field_by_field() -> None:
+    planned = plan(TRACK)
+    assert planned is not None
+    assert planned.serially
+    [root] = planned.fields
+    assert (root.key, root.kind, root.has_arguments) == ("t", Kind.STRAWBERRY, True)
+    payload = fields(root)
+    assert list(payload) == ["__typename", "duplicate", "summary", "event", "contact"]
+    assert payload["__typename"].kind is Kind.TYPENAME
+    assert payload["__typename"].name == "TrackEventPayload"
+    assert payload["duplicate"].kind is Kind.ATTRIBUTE  # a dataclass attribute: getattr
+    assert payload["duplicate"].call is getattr
+    assert payload["duplicate"].name == "duplicate"
+    assert fields(payload["summary"])["count"].kind is Kind.ATTRIBUTE
+    event_id = fields(payload["event"])["id"]
+    assert event_id.kind is Kind.METHOD
+    assert event_id.with_self
+    # a resolver with arguments: Strawberry's wrapper converts them
+    assert fields(payload["contact"])["eventSummaries"].kind is Kind.STRAWBERRY
+
+
+def test_queries_of_one_root_field_are_planned() -> None:
+    assert plan("{ workspace { id identitySecret } }") is not None  # info: Strawberry's
+    assert plan("query Q($r: ContactRef!) { contact(ref: $r) { id } }") is not None
+    assert plan("{ __typename }") is not None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ workspace { id } eventTypes { name } }",  # concurrent root fields
+        'subscription { messages(contact: {anonymousId: "a"}) { id } }',
+        "{ workspace { ...W } } fragment W on Workspace { id }",
+        "{ workspace { ... on Workspace { id } } }",
+        "{ workspace { ... { id } } }",
+        "{ workspace { id @include(if: true) } }",
+        "{ workspace { id @skip(if: false) } }",
+        "query @disableErrorPropagation { workspace { id } }",
+        "{ workspace { id id } }",  # one response name twice: graphql-core merges
+        "{ workspace { x: id x: name } }",
+        "{ __schema { queryType { name } } }",
+        '{ __type(name: "Contact") { name } }',
+        '{ contact(ref: {userId: "u"}) { activity { edges { cursor } } } }',  # async below
+        "{ contacts { totalCount } }",
+        """mutation { trackEvent(input: {name: "a", contact: {userId: "u"}}) {
+             event { metadata { value { ... on StringValue { string } } } } } }""",  # a union
+        "{ workspace { id } } { apiKeys { id } }",  # several operations, no name
+    ],
+)
+def test_documents_outside_the_subset_are_declined(document: str) -> None:
+    assert plan(document) is None
+
+
+def test_operation_names_are_resolved_as_graphql_core_does() -> None:
+    two = "query A { workspace { id } } mutation B { rotateWebhookSecret { userErrors { code } } }"
+    a, b = plan(two, "A"), plan(two, "B")
+    assert a is not None
+    assert a.operation.name is not None
+    assert a.operation.name.value == "A"
+    assert b is not None
+    assert b.serially
+    assert plan(two, "C") is None
+    assert plan(two) is None  # graphql-core: "Must provide operation name …"
+
+
+def test_schema_exception_handlers_decline_every_document() -> None:
+    assert plan(TRACK, handlers=True) is None
