@@ -14,8 +14,8 @@ nearest nullable position on its path, an error reaching the root makes `data` n
 from __future__ import annotations
 
 from asyncio import gather
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from inspect import iscoroutine
+from collections.abc import Awaitable, Callable, Sequence
+from inspect import isawaitable, iscoroutine
 from typing import Any, TypeGuard
 
 from graphql import (
@@ -41,7 +41,7 @@ _background: set[Awaitable[Any]] = set()
 
 def _track(values: Sequence[Any]) -> None:
     """`info.async_helpers.track`: settles awaitables in the background, as the executor."""
-    awaitables = [value for value in values if iscoroutine(value) or hasattr(value, "__await__")]
+    awaitables = [value for value in values if isawaitable(value)]
     if awaitables:
         future = gather(*awaitables, return_exceptions=True)
         _background.add(future)
@@ -245,7 +245,7 @@ def execute_plan(
     *,
     schema: GraphQLSchema,
     context: object,
-    variables: Mapping[str, Any] | None,
+    variables: Any,
     extensions: object,
     is_awaitable: IsAwaitable,
     executor_class: Any,
@@ -253,7 +253,7 @@ def execute_plan(
     """What graphql-core's `execute` answers for the plan's operation: variables coerced as
     `Executor.build` does (an errors-only result when they fail), then the fields."""
     values = get_variable_values(
-        schema, plan.operation.variable_definitions or (), dict(variables or {}), max_errors=50
+        schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
     )
     if isinstance(values, list):
         return ExecutionResult(None, errors=values)
