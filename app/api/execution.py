@@ -178,12 +178,7 @@ class LeanPath:
         try:
             return entry.plans[name]
         except KeyError:
-            plan = build_plan(
-                self.schema._schema,
-                entry.document,
-                name,
-                handlers=bool(self.schema.exception_handlers),
-            )
+            plan = build_plan(self.schema, entry.document, name)
             entry.plans[name] = plan
             return plan
 

@@ -153,8 +153,7 @@ class Run:
                     if field.has_arguments
                     else {}
                 )
-                assert definition.resolve is not None
-                result = definition.resolve(source, info, **args)
+                result = field.call(source, info, args)
             if self.is_awaitable(result):
                 if path.prev is None:  # a root field
                     return self.complete_awaitable_value(field, path, result)

@@ -16,8 +16,15 @@ calls `field.get_result`, i.e. `field.default_resolver(source, python_name)`: AT
 that call. A sync resolver without arguments nor info/root/parent parameters gets
 `base_resolver(source)` (or `()` without self) from Strawberry's wrapper, once its Info is
 built and its empty arguments converted: METHOD makes that call. Every other field (the root
-fields, fields with arguments or info) is STRAWBERRY: Strawberry's own `GraphQLField.resolve`
-with the resolve info graphql-core's executor would build.
+fields, fields with arguments or info) is CALL: the resolve info graphql-core's executor would
+build, the arguments graphql-core gives, and the resolver called as Strawberry's wrapper calls
+it (app.api.plan_calls); a resolver a planned call does not cover declines the document.
+
+Strawberry internals relied on (floor strawberry-graphql 0.341): the StrawberryField behind a
+GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_resolver`,
+`default_resolver`, `python_name`, `extensions`, `is_async` and `arguments`, the resolver's
+`wrapped_func` and reserved parameters, `Schema.exception_handlers`, the converter's
+`scalar_registry`, and the wrapper's behaviour described here and in app.api.plan_calls.
 """
 
 from __future__ import annotations
@@ -34,22 +41,24 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     TypeNameMetaFieldDef,
     is_leaf_type,
 )
+from strawberry.schema import Schema
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from app.api.plan_calls import planned_call
 
 
 class Kind(Enum):
     TYPENAME = "typename"
     ATTRIBUTE = "attribute"
     METHOD = "method"
-    STRAWBERRY = "strawberry"
+    CALL = "call"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +95,7 @@ class Field:
     parent: GraphQLObjectType
     kind: Kind
     completion: Completion
-    call: Any = None  # ATTRIBUTE: the default resolver; METHOD: the resolver; else unused
+    call: Any = None  # ATTRIBUTE: the default resolver; METHOD: the resolver; CALL: a Call
     name: str = ""  # ATTRIBUTE: the Python name; TYPENAME: the parent type's name
     with_self: bool = False  # METHOD: the resolver takes the source as `self`
     has_arguments: bool = False  # graphql-core's test for reading argument values
@@ -100,27 +109,32 @@ class Plan:
     serially: bool = field(default=False)  # mutations: root fields one after the other
 
 
+class _Schema:
+    """What building reads of the Strawberry schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.graphql = schema._schema
+        self.config = schema.config
+        self.registry = schema.schema_converter.scalar_registry
+
+
 class Declined(Exception):
     """The document is outside the subset a plan covers."""
 
 
-def build_plan(
-    schema: GraphQLSchema, document: DocumentNode, name: str | None, *, handlers: bool
-) -> Plan | None:
+def build_plan(schema: Schema, document: DocumentNode, name: str | None) -> Plan | None:
     """The plan of the operation graphql-core's `execute` runs for `name`, or None when it
-    is outside the subset (or would not run: graphql-core then answers with its error).
-    `handlers`: the Strawberry schema has exception handlers (every field then declines)."""
+    is outside the subset (or would not run: graphql-core then answers with its error)."""
     try:
-        return _plan(schema, document, name, handlers=handlers)
+        return _plan(schema, document, name)
     except Declined:
         return None
 
 
-def _plan(
-    schema: GraphQLSchema, document: DocumentNode, name: str | None, *, handlers: bool
-) -> Plan:
+def _plan(strawberry_schema: Schema, document: DocumentNode, name: str | None) -> Plan:
+    schema = _Schema(strawberry_schema)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if handlers or len(operations) != len(document.definitions):
+    if strawberry_schema.exception_handlers or len(operations) != len(document.definitions):
         raise Declined("fragment definitions or exception handlers")
     operation = _operation(operations, name)
     if operation.directives or operation.operation not in (
@@ -128,7 +142,7 @@ def _plan(
         OperationType.MUTATION,
     ):
         raise Declined("a subscription, or directives on the operation")
-    root = schema.get_root_type(operation.operation)
+    root = schema.graphql.get_root_type(operation.operation)
     if root is None:
         raise Declined("no root type")
     fields = _selection(schema, root, operation.selection_set, root=True)
@@ -153,7 +167,7 @@ def _operation(
 
 
 def _selection(
-    schema: GraphQLSchema,
+    schema: _Schema,
     parent: GraphQLObjectType,
     selection_set: SelectionSetNode | None,
     *,
@@ -177,7 +191,7 @@ def _selection(
 
 
 def _field(
-    schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNode, key: str, *, root: bool
+    schema: _Schema, parent: GraphQLObjectType, node: FieldNode, key: str, *, root: bool
 ) -> Field:
     name = node.name.value
     if name == "__typename":
@@ -213,11 +227,14 @@ def _field(
     ):
         with_self = resolver.self_parameter is not None
         return Field(*common, Kind.METHOD, completion, resolver.wrapped_func, with_self=with_self)
-    return Field(*common, Kind.STRAWBERRY, completion, has_arguments=has_arguments)
+    planned = planned_call(strawberry_field, config=schema.config, registry=schema.registry)
+    if planned is None:
+        raise Declined("a resolver outside what a planned call covers")
+    return Field(*common, Kind.CALL, completion, planned, has_arguments=has_arguments)
 
 
 def _completion(
-    schema: GraphQLSchema, type_: GraphQLOutputType, selection_set: SelectionSetNode | None
+    schema: _Schema, type_: GraphQLOutputType, selection_set: SelectionSetNode | None
 ) -> Completion:
     if isinstance(type_, GraphQLNonNull):
         return NonNull(_completion(schema, type_.of_type, selection_set))
