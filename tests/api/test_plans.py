@@ -280,3 +280,38 @@ async def test_queries_are_the_same(
       metadata { key value { __typename ... on StringValue { string } } } } } }"""
     _, planned = await diff.compare(metadata, {"i": EVENT})
     assert not planned
+
+
+async def test_arguments_are_converted_alike(
+    diff: Differential, gql: GraphQL, replayed: dict[str, TrackOutcome]
+) -> None:
+    await diff.compare(EVERYTHING, {"input": EVENT})
+    _, publishable = await new_key(gql, "PUBLISHABLE")
+    summaries = """query S($r: ContactRef!, $names: [String!]) {
+      contact(ref: $r) { a: eventSummaries(names: $names) { name count } b: eventSummaries { name } }
+    }"""
+    for names in (["signed-up"], [], None, ["nothing", "signed-up"], [" Signed-Up "]):
+        for variables in ({"r": {"userId": "u1"}, "names": names}, {"r": {"userId": "u1"}}):
+            _, planned = await diff.compare(summaries, variables)
+            assert planned
+    messages = """query M($c: ContactRef, $s: MessageStatus, $f: Int, $h: String) {
+      messages(contact: $c, status: $s, first: $f, userHash: $h) {
+        edges { cursor } pageInfo { hasNextPage endCursor } }
+    }"""
+    for variables in (
+        {},
+        {"c": {"anonymousId": "a1"}, "s": "SENT", "f": 5},
+        {"c": {"userId": "u1"}, "h": "00"},
+        {"c": {"userId": "nobody"}, "s": "FAILED", "f": -1},
+        {"s": "NOPE"},
+    ):
+        for key in (ADMIN_KEY, publishable):
+            _, planned = await diff.compare(messages, variables, key=key)
+            assert planned
+    update = """mutation U($d: Int, $v: Boolean) {
+      updateWorkspace(retentionDays: $d, identityVerification: $v) {
+        workspace { retentionDays identityVerification } userErrors { code field } }
+    }"""
+    for variables in ({"d": 30}, {"d": 0}, {"v": False}, {}):
+        _, planned = await diff.compare(update, variables)
+        assert planned
