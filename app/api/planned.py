@@ -59,7 +59,6 @@ class Run:
     """One execution of a plan. Its attributes are those the executor class's
     `build_resolve_info` reads from the executor."""
 
-    fragment_definitions: dict[str, Any] = {}
     root_value = None
     abort_signal = None
     async_helpers = HELPERS
@@ -84,6 +83,7 @@ class Run:
         self.is_awaitable = is_awaitable
         self.executor_class = executor_class
         self.collected_errors = CollectedErrors()
+        self.fragment_definitions: dict[str, Any] = {}  # a plan has no fragments
 
     def execute_operation(self) -> ExecutionResult | Awaitable[ExecutionResult]:
         try:

@@ -291,8 +291,8 @@ async def test_arguments_are_converted_alike(
       contact(ref: $r) { a: eventSummaries(names: $names) { name count } b: eventSummaries { name } }
     }"""
     for names in (["signed-up"], [], None, ["nothing", "signed-up"], [" Signed-Up "]):
-        for variables in ({"r": {"userId": "u1"}, "names": names}, {"r": {"userId": "u1"}}):
-            _, planned = await diff.compare(summaries, variables)
+        for given in ({"r": {"userId": "u1"}, "names": names}, {"r": {"userId": "u1"}}):
+            _, planned = await diff.compare(summaries, given)
             assert planned
     messages = """query M($c: ContactRef, $s: MessageStatus, $f: Int, $h: String) {
       messages(contact: $c, status: $s, first: $f, userHash: $h) {
@@ -312,6 +312,6 @@ async def test_arguments_are_converted_alike(
       updateWorkspace(retentionDays: $d, identityVerification: $v) {
         workspace { retentionDays identityVerification } userErrors { code field } }
     }"""
-    for variables in ({"d": 30}, {"d": 0}, {"v": False}, {}):
-        _, planned = await diff.compare(update, variables)
+    for changes in ({"d": 30}, {"d": 0}, {"v": False}, {}):
+        _, planned = await diff.compare(update, changes)
         assert planned
