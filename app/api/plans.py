@@ -29,7 +29,7 @@ GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -106,7 +106,7 @@ class Plan:
     operation: OperationDefinitionNode
     root: GraphQLObjectType
     fields: tuple[Field, ...]
-    serially: bool = field(default=False)  # mutations: root fields one after the other
+    serially: bool = False  # mutations: root fields one after the other
 
 
 class _Schema:
