@@ -29,6 +29,7 @@ GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -52,6 +53,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from app.api.plan_calls import planned_call
+
+log = logging.getLogger("app.api")
 
 
 class Kind(Enum):
@@ -128,6 +131,9 @@ def build_plan(schema: Schema, document: DocumentNode, name: str | None) -> Plan
     try:
         return _plan(schema, document, name)
     except Declined:
+        return None
+    except Exception:  # a bug, or Strawberry's internals moved: execute answers, a test fails
+        log.warning("No execution plan for the operation %r", name, exc_info=True)
         return None
 
 

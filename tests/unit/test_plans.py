@@ -98,3 +98,16 @@ def test_schema_exception_handlers_decline_every_document() -> None:
     schema = build_schema()
     schema.exception_handlers = (object(),)  # type: ignore[assignment]
     assert plan(TRACK, schema=schema) is None
+
+
+def test_a_fault_while_planning_leaves_the_operation_to_graphql_core(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def moved(*args: object, **kwargs: object) -> None:
+        raise AttributeError("'StrawberryResolver' object has no attribute 'info_parameter'")
+
+    monkeypatch.setattr("app.api.plans.planned_call", moved)
+    assert plan(TRACK) is None
+    [record] = caplog.records
+    assert record.getMessage() == "No execution plan for the operation None"
+    assert record.exc_info is not None
