@@ -23,8 +23,9 @@ Where graphql-core's `execute` would run, an operation inside the subset of app.
 runs its execution plan instead (made on the operation's first lean run, kept with the cached
 document; app.api.planned runs it in the executor's steps, with the same answer): no fields
 collected again, no resolve info for fields that do not read it, resolvers called as
-Strawberry's wrapper calls them with its decisions made once (app.api.plan_calls). A `trackEvent` with a canned outcome, `answer` in a loop: ~130 -> ~65 us.
-Other operations keep `execute`. `plans = False` turns plans off (the differential tests).
+Strawberry's wrapper calls them with its decisions made once (app.api.plan_calls). A
+`trackEvent` with a canned outcome, `answer` in a loop: ~130 -> ~65 us. Other operations keep
+`execute`. `plans = False` turns plans off (the differential tests).
 """
 
 from __future__ import annotations
