@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -170,3 +172,31 @@ def summaries_after_each(
         running[(contact_id, name)] = summary
         after.append(summary)
     return after
+
+
+def summaries_need_before(events: Iterable[ValidEvent]) -> bool:
+    """Whether `summaries_after_each` needs the summaries as they were before these events:
+    only when events of one name come at different instants (by name alone, as refs of
+    different kinds may name one contact). Otherwise `summaries_counted_back` answers from the
+    summaries after them."""
+    instants: dict[str, datetime] = {}
+    for event in events:
+        if instants.setdefault(event.name, event.occurred_at) != event.occurred_at:
+            return True
+    return False
+
+
+def summaries_counted_back(
+    events: list[tuple[str, str]], *, after: dict[tuple[str, str], EventSummary]
+) -> list[EventSummary]:
+    """The summary after each of `events` ((contact id, name), recorded in this order in one
+    transaction) from the summaries `after` all of them by (contact id, name), when the events
+    of each pair share one instant: firstAt and lastAt are then the same after each of them,
+    and the count is the final one less the pair's later events."""
+    later = Counter(events)
+    each = []
+    for pair in events:
+        later[pair] -= 1
+        last = after[pair]
+        each.append(EventSummary(last.name, last.count - later[pair], last.first_at, last.last_at))
+    return each

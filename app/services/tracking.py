@@ -20,6 +20,8 @@ from app.domain.events import (
     contact_deltas,
     event_type_deltas,
     summaries_after_each,
+    summaries_counted_back,
+    summaries_need_before,
     validate_event,
 )
 from app.domain.models import Contact, Event, EventSummary, Workspace
@@ -116,8 +118,8 @@ class Tracker:
         """One outcome per request, in order. Invalid requests never block valid ones.
 
         An outcome's summary is its contact's after every event of the batch, or with
-        `each_summary` after its own event (in request order; one more read when several events
-        are counted)."""
+        `each_summary` after its own event (in request order; one more read when events of one
+        name come at different instants, `summaries_need_before`)."""
         check_batch_size(len(requests), self._settings.max_batch_size)
         batch = _Batch(valid={}, event_ids={})
         for index, request in enumerate(requests):
@@ -196,7 +198,7 @@ class Tracker:
                 counted[index] = candidates[index]
         deltas = contact_deltas(list(counted.values()))
         before = None
-        if each_summary and len(counted) > 1:
+        if each_summary and summaries_need_before(counted.values()):
             before = await store_contacts.find_contacts(
                 store, workspace_id=workspace_id, keys=deltas
             )
@@ -246,6 +248,8 @@ class Tracker:
         }
         if before is not None:
             summaries = _running_summaries(events, before=before.values())
+        elif each_summary:
+            summaries = _counted_back(events, after=summaries)
         for index, event in counted.items():
             batch.outcomes[index] = TrackOutcome(
                 event=events[index], contact=contacts[event.contact], summary=summaries[index]
@@ -303,6 +307,18 @@ def _running_summaries(
         before=start,
     )
     return dict(zip(order, after, strict=True))
+
+
+def _counted_back(
+    events: dict[int, Event], *, after: dict[int, EventSummary]
+) -> dict[int, EventSummary]:
+    """Each event's summary once it was recorded, from its contact's after the batch."""
+    order = sorted(events)
+    pairs = [(events[i].contact_id, events[i].name) for i in order]
+    each = summaries_counted_back(
+        pairs, after={pair: after[i] for pair, i in zip(pairs, order, strict=True)}
+    )
+    return dict(zip(order, each, strict=True))
 
 
 async def _naming_nobody(

@@ -19,6 +19,11 @@ from tests.faults import Faults
 from tests.helpers import ADMIN_KEY, GraphQL, total_store_commands
 from tests.live_server import server_in_thread
 
+DAY = timedelta(days=1)
+UPSERT = """
+mutation Upsert($input: ContactInput!) { upsertContact(input: $input) { userErrors { code } } }
+"""
+
 
 async def groups(http: httpx.AsyncClient) -> tuple[float, float]:
     """(transactions of single events, events in them) from tally_event_group_size."""
@@ -68,6 +73,47 @@ async def test_concurrent_events_share_transactions_and_each_gets_its_own_summar
     assert summary["count"] == 21
     assert datetime.fromisoformat(summary["firstAt"]) == first
     assert datetime.fromisoformat(summary["lastAt"]) == last
+
+
+async def test_concurrent_events_at_one_instant_each_get_their_own_count(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    """Without occurredAt a group's events share one instant (the test clock stands still):
+    each answer still counts up to its own event and keeps the earlier event's firstAt."""
+    await track(gql, name="viewed-pricing", contact={"userId": "eve"}, occurredAt=iso(-DAY))
+    before_groups, _ = await groups(http)
+    results = await asyncio.gather(
+        *(track(gql, name="viewed-pricing", contact={"userId": "eve"}) for _ in range(12))
+    )
+    assert (await groups(http))[0] - before_groups < 12  # several events a transaction
+    assert sorted(r["summary"]["count"] for r in results) == list(range(2, 14))
+    for result in results:
+        assert result["summary"]["firstAt"] == iso(-DAY)
+        assert result["summary"]["lastAt"] == result["event"]["occurredAt"]
+
+
+async def test_one_contact_by_two_refs_in_a_group_gets_exact_summaries(gql: GraphQL) -> None:
+    """A userId and an email naming one user, each ref's events at an instant of its own (the
+    lone first ones are written at once, the rest as a group): each answer holds the firstAt
+    and lastAt of the events counted up to its own."""
+    upserted = await gql.data(UPSERT, input={"ref": {"userId": "gus"}, "email": "gus@x.io"})
+    assert upserted["upsertContact"]["userErrors"] == []
+    refs = [{"userId": "gus"}] * 12 + [{"email": "gus@x.io"}] * 4
+    offsets = [-DAY] * 12 + [-DAY + timedelta(hours=1)] * 4
+    results = await asyncio.gather(
+        *(
+            track(gql, name="paid", contact=ref, occurredAt=iso(offset))
+            for ref, offset in zip(refs, offsets, strict=True)
+        )
+    )
+    by_count = sorted(results, key=lambda r: r["summary"]["count"])
+    assert [r["summary"]["count"] for r in by_count] == list(range(1, 17))
+    first = last = datetime.fromisoformat(by_count[0]["event"]["occurredAt"])
+    for result in by_count:
+        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
+        first, last = min(first, occurred), max(last, occurred)
+        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
+        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
 
 
 async def test_a_group_keeps_each_request_s_own_outcome(gql: GraphQL) -> None:

@@ -14,6 +14,8 @@ from app.domain.events import (
     contact_deltas,
     event_type_deltas,
     summaries_after_each,
+    summaries_counted_back,
+    summaries_need_before,
     validate_event,
 )
 from app.domain.metadata import Link, Money
@@ -116,3 +118,23 @@ def test_summaries_after_each_event_of_one_transaction() -> None:
         ("viewed", 1, day, day),
     ]
     assert before[("c1", "paid")].count == 4  # left as it was
+
+
+def test_summaries_need_before_only_for_one_name_at_different_instants() -> None:
+    assert not summaries_need_before([])
+    assert not summaries_need_before([event(ADA, "paid", 1), event(ADA, "paid", 1)])
+    assert not summaries_need_before([event(ADA, "paid", 1), event(ADA, "viewed", 2)])
+    assert summaries_need_before([event(ADA, "paid", 1), event(ADA, "paid", 2)])
+    # Two refs may name one contact: one name at two instants is enough.
+    assert summaries_need_before([event(ADA, "paid", 1), event(BOB, "paid", 2)])
+
+
+def test_summaries_counted_back_match_summaries_after_each_at_one_instant() -> None:
+    day = datetime(2026, 1, 10, tzinfo=UTC)
+    at = day + timedelta(days=3)
+    before = {("c1", "paid"): EventSummary(name="paid", count=4, first_at=day, last_at=day)}
+    events = [("c1", "paid"), ("c2", "paid"), ("c1", "paid"), ("c1", "viewed"), ("c1", "paid")]
+    each = summaries_after_each([(c, n, at) for c, n in events], before=before)
+    final = {pair: summary for pair, summary in zip(events, each, strict=True)}
+    assert summaries_counted_back(events, after=final) == each
+    assert [s.count for s in each] == [5, 1, 6, 1, 7]
