@@ -20,6 +20,8 @@ MAX_DEPTH = 32  # far below MongoDB's 100 levels; our inputs are flat or small f
 
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored, or None."""
+    if text.isascii():  # a flag of the string: no encoding needed
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -47,6 +49,8 @@ def storable_problems(value: object, *, path: tuple[str, ...] = ()) -> list[User
     (a number that is not finite or does not fit in 64 bits, a value of no storable type),
     VALUE_TOO_DEEP (nesting past MAX_DEPTH).
     """
+    if _plainly_storable(value, depth=0):
+        return []
     problems: list[UserError] = []
     _walk(value, path, problems, depth=0)
     return problems
@@ -57,6 +61,31 @@ def check_storable(value: object, *, path: tuple[str, ...] = ()) -> None:
     problems = storable_problems(value, path=path)
     if problems:
         raise InvalidInput(problems)
+
+
+def _plainly_storable(value: object, *, depth: int) -> bool:
+    """True when `_walk` would find nothing, told without building paths: the plain types of a
+    JSON input only; anything else (and any doubt) is left to `_walk`."""
+    if type(value) is str:
+        return text_problem(value) is None
+    if value is None or type(value) is bool or type(value) is datetime:
+        return True
+    if type(value) is int:
+        return INT64_MIN <= value <= INT64_MAX
+    if type(value) is float:
+        return math.isfinite(value)
+    if depth >= MAX_DEPTH:
+        return False
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str or "\x00" in key or text_problem(key) is not None:
+                return False
+            if not _plainly_storable(item, depth=depth + 1):
+                return False
+        return True
+    if type(value) is list or type(value) is tuple:
+        return all(_plainly_storable(item, depth=depth + 1) for item in value)
+    return False
 
 
 def _walk(value: object, path: tuple[str, ...], problems: list[UserError], *, depth: int) -> None:

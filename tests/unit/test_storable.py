@@ -62,3 +62,36 @@ def test_check_raises_every_problem_and_printable_escapes() -> None:
     assert [e.code for e in raised.value.errors] == ["INVALID_TEXT", "INVALID_VALUE"]
     assert printable("a\ud800b") == "a\\ud800b"
     assert printable("déjà") == "déjà"
+
+
+@pytest.mark.parametrize(
+    ("leaf", "code"),
+    [
+        ("x\ud800", "INVALID_TEXT"),
+        (2**63, "INVALID_VALUE"),
+        (-(2**63) - 1, "INVALID_VALUE"),
+        (float("inf"), "INVALID_VALUE"),
+        (b"bytes", "INVALID_VALUE"),
+        ({"k\x00": 1}, "INVALID_TEXT"),
+        ({"k\udc00": 1}, "INVALID_TEXT"),
+        ({2: 1}, "INVALID_VALUE"),
+    ],
+)
+def test_a_problem_deep_inside_plain_values_is_found(leaf: object, code: str) -> None:
+    value = {"ok": "déjà", "n": 3, "deep": {"list": [1, 2.5, False, None, leaf]}}
+    assert [c for c, _ in codes(value)] == [code]
+
+
+def test_subclasses_of_plain_types_are_judged_as_their_types() -> None:
+    class Text(str):
+        pass
+
+    class Moment(datetime):
+        pass
+
+    class Document(dict[str, object]):
+        pass
+
+    value = Document(a=Text("é"), b=Moment(2026, 1, 1, tzinfo=UTC), c=(1, "x"))
+    assert codes(value) == []
+    assert codes(Document(a=Text("\ud800"))) == [("INVALID_TEXT", ("input", "a"))]
