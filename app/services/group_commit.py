@@ -50,9 +50,8 @@ class _Group(Generic[Item, Outcome]):
     record: Record[Item, Outcome]
     now: datetime
     items: list[Item] = field(default_factory=list)
-    done: asyncio.Future[list[Outcome]] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    # One per item: a caller that goes away cancels its own only (cheaper than a shield each).
+    waiters: list[asyncio.Future[Outcome]] = field(default_factory=list)
 
 
 @dataclass
@@ -78,7 +77,9 @@ class GroupCommit(Generic[Item, Outcome]):
         self, workspace_id: str, item: Item, *, now: datetime, record: Record[Item, Outcome]
     ) -> Outcome:
         """This item's outcome, once its group is written (by the `record` of its first item)."""
-        lane = self._lanes.setdefault(workspace_id, _Lane())
+        lane = self._lanes.get(workspace_id)
+        if lane is None:
+            lane = self._lanes[workspace_id] = _Lane()
         group = lane.open
         if group is None and not lane.lock.locked() and not lane.busy:
             lane.quiet = (lane.quiet + 1) % PROBE
@@ -92,13 +93,13 @@ class GroupCommit(Generic[Item, Outcome]):
             task = asyncio.create_task(self._commit(lane, group))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        index = len(group.items)
+        waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         group.items.append(item)
+        group.waiters.append(waiter)
         group.now = max(group.now, now)
         if len(group.items) >= self._max_group:
             lane.open = None
-        outcomes = await asyncio.shield(group.done)
-        return outcomes[index]
+        return await waiter
 
     async def _commit(self, lane: _Lane[Item, Outcome], group: _Group[Item, Outcome]) -> None:
         for _ in range(TURNS):  # requests received meanwhile join before the group closes
@@ -111,9 +112,14 @@ class GroupCommit(Generic[Item, Outcome]):
                 self._metrics.event_group_size.observe(len(group.items))
                 outcomes = await group.record(group.items, group.now)
         except asyncio.CancelledError:
-            group.done.cancel()
+            for waiter in group.waiters:
+                waiter.cancel()
             raise
         except Exception as e:
-            group.done.set_exception(e)
+            for waiter in group.waiters:
+                if not waiter.done():
+                    waiter.set_exception(e)
         else:
-            group.done.set_result(outcomes)
+            for waiter, outcome in zip(group.waiters, outcomes, strict=True):
+                if not waiter.done():
+                    waiter.set_result(outcome)
