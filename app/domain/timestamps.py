@@ -16,8 +16,11 @@ def to_utc_ms(value: datetime) -> datetime:
     """The instant in UTC, truncated to the millisecond; a naive value is taken as UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    elif value.tzinfo is not UTC:  # most values are in UTC already (clock, store, "Z")
+        value = value.astimezone(UTC)
+    if value.microsecond % 1000:
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
 
 
 def parse_date_time(text: str) -> datetime | None:

@@ -57,6 +57,15 @@ def test_instants_are_utc_milliseconds() -> None:
     assert parse_date_time("2026-13-28T10:00:00Z") is None
 
 
+def test_instants_come_back_in_utc_itself() -> None:
+    """Equality of aware instants ignores the zone: what is stored and shown is checked here."""
+    for zone in (timezone(timedelta(hours=1)), timezone(timedelta(0), "GMT"), UTC):
+        value = to_utc_ms(datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=zone))
+        assert value.tzinfo is UTC
+        assert value.microsecond == 123000
+    assert to_utc_ms(datetime(2026, 1, 1, 12, 0, 0, 5000, tzinfo=UTC)).microsecond == 5000
+
+
 def test_occurred_at_defaults_to_now_and_refuses_the_far_future() -> None:
     assert check_occurred_at(None, now=NOW) == NOW
     assert check_occurred_at(NOW + timedelta(minutes=5), now=NOW) == NOW + timedelta(minutes=5)
