@@ -143,8 +143,8 @@ def event_type_deltas(
         delta.summary.add(event.occurred_at)
         for key, value in event.metadata.items():
             types = delta.metadata_types.setdefault(key, [])
-            if (kind := value_type(value).value) not in types:
-                types.append(kind)
+            if (kind := value_type(value)) not in types:  # a StrEnum: equal to its value
+                types.append(kind.value)
     for _contact, name in first_time:
         if name in deltas:
             deltas[name].new_contacts += 1

@@ -181,3 +181,19 @@ def test_json_view_uses_the_input_convention() -> None:
         "d": datetime(2026, 1, 2, tzinfo=UTC),
     }
     assert typed({k: to_json(v) for k, v in original.items()}) == original
+
+
+def test_values_of_subclasses_are_typed_as_their_base() -> None:
+    class Flag(int):
+        pass
+
+    class Text(str):
+        pass
+
+    class Moment(datetime):
+        pass
+
+    assert value_type(True) is ValueType.BOOLEAN  # a bool is an int too
+    assert value_type(Flag(1)) is ValueType.NUMBER
+    assert value_type(Text("x")) is ValueType.STRING
+    assert value_type(Moment(2026, 1, 1, tzinfo=UTC)) is ValueType.DATE
