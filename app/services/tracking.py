@@ -296,10 +296,12 @@ def _running_summaries(
     events: dict[int, Event], *, before: Iterable[Contact]
 ) -> dict[int, EventSummary]:
     """Each event's summary once it was recorded, from the contacts read before the batch."""
+    names = {event.name for event in events.values()}  # of a contact's many, those in play
     start = {
-        (contact.id, name): summary
+        (contact.id, name): contact.summaries[name]
         for contact in before
-        for name, summary in contact.summaries.items()
+        for name in names
+        if name in contact.summaries
     }
     order = sorted(events)
     after = summaries_after_each(
