@@ -11,7 +11,7 @@ from app.domain.errors import InvalidInput, UserError
 from app.domain.metadata import TypedValue, to_stored, type_metadata, value_type
 from app.domain.models import EventSummary
 from app.domain.names import normalize_event_name
-from app.domain.refs import ContactKey, RefInput
+from app.domain.refs import ContactKey, RefInput, RefKind
 from app.domain.storable import storable_problems
 from app.domain.timestamps import check_occurred_at
 
@@ -175,14 +175,24 @@ def summaries_after_each(
 
 
 def summaries_need_before(events: Iterable[ValidEvent]) -> bool:
-    """Whether `summaries_after_each` needs the summaries as they were before these events:
-    only when events of one name come at different instants (by name alone, as refs of
-    different kinds may name one contact). Otherwise `summaries_counted_back` answers from the
-    summaries after them."""
-    instants: dict[str, datetime] = {}
+    """Whether `summaries_after_each` needs the summaries as they were before these events.
+    Not when each contact's events of one name share one instant: `summaries_counted_back` then
+    answers from the summaries after them. Refs stand for contacts only where no two can name
+    one: userIds (or users' emails, or ids) of one kind; refs of different kinds may, and so
+    may two anonymousIds (a user keeps those of the leads merged into it)."""
+    by_name: dict[str, list[ValidEvent]] = {}
     for event in events:
-        if instants.setdefault(event.name, event.occurred_at) != event.occurred_at:
+        by_name.setdefault(event.name, []).append(event)
+    for same_name in by_name.values():
+        if len({event.occurred_at for event in same_name}) == 1:
+            continue
+        kinds = {event.contact.kind for event in same_name}
+        if len(kinds) > 1 or RefKind.ANONYMOUS_ID in kinds:
             return True
+        instants: dict[ContactKey, datetime] = {}
+        for event in same_name:
+            if instants.setdefault(event.contact, event.occurred_at) != event.occurred_at:
+                return True
     return False
 
 

@@ -118,8 +118,8 @@ class Tracker:
         """One outcome per request, in order. Invalid requests never block valid ones.
 
         An outcome's summary is its contact's after every event of the batch, or with
-        `each_summary` after its own event (in request order; one more read when events of one
-        name come at different instants, `summaries_need_before`)."""
+        `each_summary` after its own event (in request order; one more read when one contact's
+        events of one name may come at different instants, `summaries_need_before`)."""
         check_batch_size(len(requests), self._settings.max_batch_size)
         batch = _Batch(valid={}, event_ids={})
         for index, request in enumerate(requests):

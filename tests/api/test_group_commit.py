@@ -116,6 +116,56 @@ async def test_one_contact_by_two_refs_in_a_group_gets_exact_summaries(gql: Grap
         assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
 
 
+async def test_users_at_instants_of_their_own_each_get_their_own_summary(
+    gql: GraphQL, http: httpx.AsyncClient
+) -> None:
+    users = [f"user-{i}" for i in range(12)]
+    for user in users:
+        await track(gql, name="paid", contact={"userId": user}, occurredAt=iso(-3 * DAY))
+    before_groups, _ = await groups(http)
+    results = await asyncio.gather(
+        *(
+            track(gql, name="paid", contact={"userId": user}, occurredAt=iso(-timedelta(hours=i)))
+            for i, user in enumerate(users)
+        )
+    )
+    assert (await groups(http))[0] - before_groups < 12  # several events a transaction
+    for i, result in enumerate(results):
+        assert result["contact"]["userId"] == users[i]
+        assert result["summary"]["count"] == 2
+        assert result["summary"]["firstAt"] == iso(-3 * DAY)
+        assert result["summary"]["lastAt"] == iso(-timedelta(hours=i))
+
+
+async def test_two_anonymous_ids_of_one_user_in_a_group_get_exact_summaries(
+    gql: GraphQL,
+) -> None:
+    """A user keeps the anonymousId of the lead it was converted from and, as an alias, that of
+    a lead merged into it: events by both, each at an instant of its own, count as one
+    contact's."""
+    for visitor in ("v1", "v2"):
+        await track(gql, name="visited", contact={"anonymousId": visitor})
+        upserted = await gql.data(UPSERT, input={"ref": {"anonymousId": visitor}, "userId": "hal"})
+        assert upserted["upsertContact"]["userErrors"] == []
+    refs = [{"anonymousId": "v1"}] * 12 + [{"anonymousId": "v2"}] * 4
+    offsets = [-DAY] * 12 + [-DAY + timedelta(hours=1)] * 4
+    results = await asyncio.gather(
+        *(
+            track(gql, name="paid", contact=ref, occurredAt=iso(offset))
+            for ref, offset in zip(refs, offsets, strict=True)
+        )
+    )
+    assert {r["contact"]["userId"] for r in results} == {"hal"}
+    by_count = sorted(results, key=lambda r: r["summary"]["count"])
+    assert [r["summary"]["count"] for r in by_count] == list(range(1, 17))
+    first = last = datetime.fromisoformat(by_count[0]["event"]["occurredAt"])
+    for result in by_count:
+        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
+        first, last = min(first, occurred), max(last, occurred)
+        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
+        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
+
+
 async def test_a_group_keeps_each_request_s_own_outcome(gql: GraphQL) -> None:
     inputs: list[dict[str, Any]] = [
         {"name": "bought-game", "contact": {"userId": "bo"}, "idempotencyKey": "order-1"},

@@ -120,13 +120,19 @@ def test_summaries_after_each_event_of_one_transaction() -> None:
     assert before[("c1", "paid")].count == 4  # left as it was
 
 
-def test_summaries_need_before_only_for_one_name_at_different_instants() -> None:
+def test_summaries_need_before_only_where_one_contact_has_one_name_at_two_instants() -> None:
+    cy = ContactKey(RefKind.USER_ID, "cy")
+    ada_by_email = ContactKey(RefKind.EMAIL, "ada@example.com")
+    bob_alias = ContactKey(RefKind.ANONYMOUS_ID, "bob-2")
     assert not summaries_need_before([])
     assert not summaries_need_before([event(ADA, "paid", 1), event(ADA, "paid", 1)])
     assert not summaries_need_before([event(ADA, "paid", 1), event(ADA, "viewed", 2)])
+    assert not summaries_need_before([event(ADA, "paid", 1), event(cy, "paid", 2)])
+    assert not summaries_need_before([event(BOB, "paid", 1), event(bob_alias, "paid", 1)])
     assert summaries_need_before([event(ADA, "paid", 1), event(ADA, "paid", 2)])
-    # Two refs may name one contact: one name at two instants is enough.
-    assert summaries_need_before([event(ADA, "paid", 1), event(BOB, "paid", 2)])
+    # Refs that may name one contact: of two kinds, or two anonymousIds.
+    assert summaries_need_before([event(ADA, "paid", 1), event(ada_by_email, "paid", 2)])
+    assert summaries_need_before([event(BOB, "paid", 1), event(bob_alias, "paid", 2)])
 
 
 def test_summaries_counted_back_match_summaries_after_each_at_one_instant() -> None:
