@@ -178,8 +178,9 @@ def summaries_need_before(events: Iterable[ValidEvent]) -> bool:
     """Whether `summaries_after_each` needs the summaries as they were before these events.
     Not when each contact's events of one name share one instant: `summaries_counted_back` then
     answers from the summaries after them. Refs stand for contacts only where no two can name
-    one: userIds (or users' emails, or ids) of one kind; refs of different kinds may, and so
-    may two anonymousIds (a user keeps those of the leads merged into it)."""
+    one: userIds, or users' emails (normalized); refs of different kinds may, and so may two
+    anonymousIds (a user keeps those of the leads merged into it) or two ids (hex digits in
+    either case)."""
     by_name: dict[str, list[ValidEvent]] = {}
     for event in events:
         by_name.setdefault(event.name, []).append(event)
@@ -187,7 +188,7 @@ def summaries_need_before(events: Iterable[ValidEvent]) -> bool:
         if len({event.occurred_at for event in same_name}) == 1:
             continue
         kinds = {event.contact.kind for event in same_name}
-        if len(kinds) > 1 or RefKind.ANONYMOUS_ID in kinds:
+        if kinds != {RefKind.USER_ID} and kinds != {RefKind.EMAIL}:
             return True
         instants: dict[ContactKey, datetime] = {}
         for event in same_name:

@@ -130,9 +130,11 @@ def test_summaries_need_before_only_where_one_contact_has_one_name_at_two_instan
     assert not summaries_need_before([event(ADA, "paid", 1), event(cy, "paid", 2)])
     assert not summaries_need_before([event(BOB, "paid", 1), event(bob_alias, "paid", 1)])
     assert summaries_need_before([event(ADA, "paid", 1), event(ADA, "paid", 2)])
-    # Refs that may name one contact: of two kinds, or two anonymousIds.
+    # Refs that may name one contact: of two kinds, two anonymousIds, two ids.
     assert summaries_need_before([event(ADA, "paid", 1), event(ada_by_email, "paid", 2)])
     assert summaries_need_before([event(BOB, "paid", 1), event(bob_alias, "paid", 2)])
+    lower, upper = (ContactKey(RefKind.ID, id_) for id_ in ("ab" * 12, "AB" * 12))
+    assert summaries_need_before([event(lower, "paid", 1), event(upper, "paid", 2)])
 
 
 def test_summaries_counted_back_match_summaries_after_each_at_one_instant() -> None:
