@@ -111,6 +111,9 @@ class GroupCommit(Generic[Item, Outcome]):
                 lane.busy = len(group.items) > 1
                 self._metrics.event_group_size.observe(len(group.items))
                 outcomes = await group.record(group.items, group.now)
+            for waiter, outcome in zip(group.waiters, outcomes, strict=True):
+                if not waiter.done():  # done: its caller went away
+                    waiter.set_result(outcome)
         except asyncio.CancelledError:
             for waiter in group.waiters:
                 waiter.cancel()
@@ -119,7 +122,3 @@ class GroupCommit(Generic[Item, Outcome]):
             for waiter in group.waiters:
                 if not waiter.done():
                     waiter.set_exception(e)
-        else:
-            for waiter, outcome in zip(group.waiters, outcomes, strict=True):
-                if not waiter.done():
-                    waiter.set_result(outcome)
