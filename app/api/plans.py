@@ -55,6 +55,10 @@ from strawberry.types.field import StrawberryField
 from app.api.plan_calls import planned_call
 
 log = logging.getLogger("app.api")
+# Strawberry's resolver is `_resolver(_source, info, **arguments)`, given the arguments by
+# their GraphQL names: an argument of either name is a collision graphql-core's executor
+# answers with an error, which a plan would not reproduce.
+RESERVED_ARGUMENTS = frozenset({"_source", "info"})
 
 
 class Kind(Enum):
@@ -210,8 +214,11 @@ def _field(
     if definition_ is None or name.startswith("__"):
         raise Declined("introspection")
     strawberry_field = (definition_.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(strawberry_field, StrawberryField) or strawberry_field.extensions:
+    # exactly StrawberryField: a subclass may override get_result, which a plan does not call
+    if type(strawberry_field) is not StrawberryField or strawberry_field.extensions:
         raise Declined("not a plain Strawberry field")
+    if RESERVED_ARGUMENTS.intersection(definition_.args):
+        raise Declined("an argument named as a parameter of Strawberry's resolver")
     if strawberry_field.is_async and not root:
         raise Declined("an async resolver below the root")
     completion = _completion(schema, definition_.type, node.selection_set)

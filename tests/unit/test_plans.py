@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from graphql import parse
+from inspect import isawaitable
+from typing import Annotated, Any
 
+import pytest
+import strawberry
+from graphql import ExecutionResult, execute, parse
+from strawberry.execution import optimized_is_awaitable
+from strawberry.types.field import StrawberryField
+
+from app.api.planned import execute_plan
 from app.api.plans import Field, Kind, NonNull, Object, Plan, build_plan
 from app.api.schema import TallySchema, build_schema
 
@@ -111,3 +118,75 @@ def test_a_fault_while_planning_leaves_the_operation_to_graphql_core(
     [record] = caplog.records
     assert record.getMessage() == "No execution plan for the operation None"
     assert record.exc_info is not None
+
+
+class Doubled(StrawberryField):
+    """strawberry_django's pattern: a field class with its own get_result."""
+
+    def get_result(self, source: Any, info: Any, args: Any, kwargs: Any) -> Any:
+        value: Any = super().get_result(source, info, args, kwargs)
+        return 2 * value
+
+
+@strawberry.type
+class Item:
+    n: int
+    doubled: int = Doubled(default=21)  # type: ignore[assignment]
+
+
+@strawberry.type
+class SmallQuery:
+    @strawberry.field
+    async def item(self) -> Item:
+        return Item(n=1)
+
+    @strawberry.field
+    async def echo(self, info_: Annotated[int, strawberry.argument(name="info")]) -> int:
+        return info_
+
+    @strawberry.field
+    async def echo_n(self, n: int) -> int:
+        return n
+
+
+SMALL = strawberry.Schema(query=SmallQuery)
+
+
+async def answers(text: str) -> tuple[ExecutionResult, ExecutionResult | None]:
+    """graphql-core's answer, and the plan's (None: declined)."""
+    document = parse(text)
+    options: dict[str, Any] = {
+        "is_awaitable": optimized_is_awaitable,
+        "executor_class": SMALL.execution_context_class,
+    }
+    core = execute(SMALL._schema, document, **options)
+    core = await core if isawaitable(core) else core
+    assert isinstance(core, ExecutionResult)
+    planned = build_plan(SMALL, document, None)
+    if planned is None:
+        return core, None
+    mine = execute_plan(
+        planned, schema=SMALL._schema, context=None, variables=None, extensions=None, **options
+    )
+    mine = await mine if isawaitable(mine) else mine
+    assert isinstance(mine, ExecutionResult)
+    return core, mine
+
+
+async def test_a_field_class_of_its_own_is_declined() -> None:
+    core, planned = await answers("{ item { n doubled } }")
+    assert planned is None  # its get_result is not the attribute read a plan would do
+    assert core.data == {"item": {"n": 1, "doubled": 42}}
+    core, planned = await answers("{ item { n } }")
+    assert planned is not None
+    assert planned.formatted == core.formatted
+
+
+async def test_an_argument_named_as_a_resolver_parameter_is_declined() -> None:
+    core, planned = await answers("{ echo(info: 3) }")
+    assert planned is None  # graphql-core's executor answers Strawberry's TypeError
+    assert core.errors is not None
+    assert "multiple values for argument 'info'" in core.errors[0].message
+    core, planned = await answers("{ echoN(n: 3) }")
+    assert planned is not None
+    assert planned.formatted == core.formatted == {"data": {"echoN": 3}}
