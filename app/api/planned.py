@@ -9,6 +9,9 @@ graphql/execution/executor.py) and calls graphql-core for everything it decides:
 `complete_leaf_value` and `build_resolve_info` (Strawberry's info, with the coerced
 variables and the operation's extensions). Errors bubble as there: a field's error nulls the
 nearest nullable position on its path, an error reaching the root makes `data` null.
+
+Resolvers below the root return values, never awaitables (docs/design.md): graphql-core
+would await one from a plain `def`, a plan answers the field's error instead (`_unplanned`).
 """
 
 from __future__ import annotations
@@ -229,13 +232,14 @@ class Run:
 
 
 def _unplanned(field: Field, value: object) -> TypeError:
-    """A value the plan's builder ruled out (an async resolver below the root) that came all
-    the same: an error of this field, a fault of ours."""
+    """A value the plan's builder could not rule out: a resolver below the root (a plain
+    `def`, as an async one declines the plan) that gave an awaitable, which graphql-core
+    would await. An error of this field, a fault of the resolver: it breaks the rule."""
     if iscoroutine(value):
         value.close()
     return TypeError(
         f"{field.parent.name}.{field.node.name.value} gave an awaitable or async iterable: "
-        "planned execution completes values below the root synchronously."
+        "resolvers below the root fields must return values (docs/design.md, execution plans)."
     )
 
 

@@ -1,4 +1,10 @@
-"""GraphQL object types: thin views over the domain records."""
+"""GraphQL object types: thin views over the domain records.
+
+Resolvers here, below the root fields, are plain functions returning values: an `async def`
+declines the execution plan of every document that selects it (slower, still right), and a
+plain `def` returning an awaitable (a DataLoader's `load`) answers an error on a planned
+document, where graphql-core would await it (docs/design.md, execution plans).
+"""
 
 from __future__ import annotations
 

@@ -128,10 +128,18 @@ class Doubled(StrawberryField):
         return 2 * value
 
 
+async def _two() -> int:
+    return 2
+
+
 @strawberry.type
 class Item:
     n: int
     doubled: int = Doubled(default=21)  # type: ignore[assignment]
+
+    @strawberry.field
+    def later(self) -> int:  # a plain def handing on an awaitable (the DataLoader idiom)
+        return _two()  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -190,3 +198,17 @@ async def test_an_argument_named_as_a_resolver_parameter_is_declined() -> None:
     core, planned = await answers("{ echoN(n: 3) }")
     assert planned is not None
     assert planned.formatted == core.formatted == {"data": {"echoN": 3}}
+
+
+async def test_a_plain_def_below_the_root_returning_an_awaitable_is_an_explicit_error() -> None:
+    core, planned = await answers("{ item { n later } }")
+    assert core.data == {"item": {"n": 1, "later": 2}}  # graphql-core awaits it
+    assert planned is not None  # the builder cannot see what a plain def returns
+    assert planned.data is None  # Int! in an Item!: the error reaches the root
+    assert planned.errors is not None
+    [error] = planned.errors
+    assert error.path == ["item", "later"]
+    assert error.message == (
+        "Item.later gave an awaitable or async iterable: resolvers below the root fields "
+        "must return values (docs/design.md, execution plans)."
+    )
