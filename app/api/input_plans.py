@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import (
     StrawberryObjectDefinition,
@@ -74,17 +75,34 @@ def _plan(definition: StrawberryObjectDefinition, context: InputContext) -> _Pla
     return plan
 
 
-def _nested(cls: type, value: Any, context: InputContext, name: str) -> Any:
-    """What Strawberry's convert_argument does with a value of a planned input type."""
+def hooked(
+    hook: Callable[[type, Mapping[str, Any], InputContext], Any],
+    cls: type,
+    value: Any,
+    *,
+    info: Any,
+    config: StrawberryConfig,
+    scalar_registry: Mapping[Any, Any],
+    path: tuple[str | int, ...],
+) -> Any:
+    """What Strawberry's convert_argument does with a value of an input type that builds
+    itself (`from_input`): None and UNSET as they are, else its hook's, at `path`."""
     if value is None or value is UNSET:
         return value
-    inner = InputContext(
+    context = InputContext(info=info, config=config, scalar_registry=scalar_registry, path=path)
+    return hook(cls, value, context)
+
+
+def _nested(cls: type, value: Any, context: InputContext, name: str) -> Any:
+    return hooked(
+        _HOOKS[cls],
+        cls,
+        value,
         info=context.info,
         config=context.config,
         scalar_registry=context.scalar_registry,
         path=(*context.path, name),
     )
-    return _HOOKS[cls](cls, value, inner)
 
 
 def _strawberrys(

@@ -20,10 +20,11 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.arguments import InputContext, convert_argument
+from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryOptional, StrawberryType, has_object_definition
 from strawberry.types.field import StrawberryField
-from strawberry.types.unset import UNSET
+
+from app.api.input_plans import hooked
 
 # (value, Strawberry's Info, the argument's GraphQL name) -> the resolver's value
 Convert = Callable[[Any, Any, str], Any]
@@ -94,17 +95,19 @@ def _conversion(
     # exactly StrawberryOptional: StrawberryMaybe, a subclass, converts otherwise
     inner = type_.of_type if type(type_) is StrawberryOptional else type_
     if isinstance(inner, type) and has_object_definition(inner):
-        definition = inner.__strawberry_definition__
-        if definition.from_input is not None:
+        hook = inner.__strawberry_definition__.from_input
+        if hook is not None:
 
             def from_input(value: Any, info: Any, name: str) -> Any:
-                if value is None or value is UNSET:
-                    return value
-                assert definition.from_input is not None
-                context = InputContext(
-                    info=info, config=config, scalar_registry=registry, path=(name,)
+                return hooked(
+                    hook,
+                    inner,
+                    value,
+                    info=info,
+                    config=config,
+                    scalar_registry=registry,
+                    path=(name,),
                 )
-                return definition.from_input(inner, value, context)
 
             return from_input
 
