@@ -5,6 +5,8 @@ distinct whitespace-padded 5 MB queries held 300 MB. Here the key is a SHA-256 d
 entry is charged what it holds (the text, which the parsed document keeps for error locations,
 and ~500 bytes a token for the syntax tree and its tokens); the least recently used entries go
 when the budget is spent, and a document charged more than a share of it is not kept at all.
+An execution plan kept with an entry adds its estimated size (app.api.plans.FIELD_BYTES a
+planned field, ~30% of a trackEvent document's charge) to the entry's charge.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ TOKEN_BYTES = 500  # measured: a dense document's tree and tokens, per token
 class Entry:
     document: DocumentNode
     charge: int
+    key: bytes = b""  # its key in the cache, once kept
     errors: list[GraphQLError] | None = None  # validation's verdict, once run
     # by operation name, kept when it did not read variables
     measures: dict[str | None, Measure] = field(default_factory=dict)
@@ -61,16 +64,29 @@ class DocumentCache:
         entry.charge = charge(text, document)
         if entry.charge > self.largest_entry:
             return entry
-        key = _digest(text)
+        key = entry.key = _digest(text)
         old = self._entries.pop(key, None)
         if old is not None:
             self.size_bytes -= old.charge
         self._entries[key] = entry
         self.size_bytes += entry.charge
+        self._within_budget()
+        return entry
+
+    def keep_plan(self, entry: Entry, name: str | None, plan: Plan | None) -> None:
+        """Keeps the operation's plan (or None: declined) with the entry, charged to it."""
+        entry.plans[name] = plan
+        if plan is None:
+            return
+        entry.charge += plan.size_bytes
+        if self._entries.get(entry.key) is entry:
+            self.size_bytes += plan.size_bytes
+            self._within_budget()
+
+    def _within_budget(self) -> None:
         while self.size_bytes > self.budget_bytes:
             _, dropped = self._entries.popitem(last=False)
             self.size_bytes -= dropped.charge
-        return entry
 
 
 def charge(text: str, document: DocumentNode) -> int:

@@ -180,7 +180,7 @@ class LeanPath:
             return entry.plans[name]
         except KeyError:
             plan = build_plan(self.schema, entry.document, name)
-            entry.plans[name] = plan
+            self.schema.documents.keep_plan(entry, name, plan)
             return plan
 
     def _duration(self, kind: str) -> Histogram:

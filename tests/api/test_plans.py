@@ -18,6 +18,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from app.api.documents import charge
 from app.api.execution import LeanPath
 from app.api.schema import TallySchema
 from app.api.view import GraphQLView
@@ -124,6 +125,11 @@ async def test_track_event_payloads_are_the_same(
         answer, planned = await diff.compare(query, {"input": event})
         assert planned
         assert "errors" not in answer
+        entry = diff.schema.documents.get(query)
+        assert entry is not None
+        plan = entry.plans["Track"]
+        assert plan is not None  # kept, and charged to the document cache
+        assert entry.charge == charge(query, entry.document) + plan.size_bytes > plan.size_bytes
     answer, _ = await diff.compare(EVERYTHING, {"input": {**EVENT, "idempotencyKey": "k1"}})
     tracked = answer["data"]["tracked"]
     assert tracked["__typename"] == "TrackEventPayload"

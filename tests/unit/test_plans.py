@@ -11,6 +11,8 @@ from graphql import ExecutionResult, execute, parse
 from strawberry.execution import optimized_is_awaitable
 from strawberry.types.field import StrawberryField
 
+from app.api import plans as plans_module
+from app.api.documents import DocumentCache, charge
 from app.api.planned import execute_plan
 from app.api.plans import Field, Kind, NonNull, Object, Plan, build_plan
 from app.api.schema import TallySchema, build_schema
@@ -212,3 +214,18 @@ async def test_a_plain_def_below_the_root_returning_an_awaitable_is_an_explicit_
         "Item.later gave an awaitable or async iterable: resolvers below the root fields "
         "must return values (docs/design.md, execution plans)."
     )
+
+
+def test_a_kept_plan_is_charged_to_the_document_cache() -> None:
+    cache = DocumentCache(budget_bytes=8 * 1024 * 1024)
+    document = parse(TRACK)
+    entry = cache.add(TRACK, document)
+    assert cache.size_bytes == entry.charge == charge(TRACK, document)
+    planned = build_plan(SCHEMA, document, None)
+    assert planned is not None
+    cache.keep_plan(entry, None, planned)
+    assert entry.plans == {None: planned}
+    assert planned.size_bytes == 10 * plans_module.FIELD_BYTES  # ten planned fields
+    assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
+    cache.keep_plan(entry, "Other", None)  # a declined operation costs nothing
+    assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
