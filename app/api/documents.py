@@ -14,11 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 
 from app.api.measure import Measure
-from app.api.plans import Plan
+
+if TYPE_CHECKING:
+    from app.api.plans import Plan
 
 TOKEN_BYTES = 500  # measured: a dense document's tree and tokens, per token
 

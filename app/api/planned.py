@@ -19,7 +19,7 @@ from __future__ import annotations
 from asyncio import gather
 from collections.abc import Awaitable, Callable, Sequence
 from inspect import isawaitable, iscoroutine
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from graphql import (
     ExecutionResult,
@@ -30,6 +30,7 @@ from graphql import (
     is_non_null_type,
     located_error,
 )
+from graphql.execution import Executor
 from graphql.execution.executor import CollectedErrors
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel, is_iterable
@@ -75,7 +76,7 @@ class Run:
         variable_values: VariableValues,
         extensions: object,
         is_awaitable: IsAwaitable,
-        executor_class: Any,
+        executor_class: type[Executor[Any]],
     ) -> None:
         self.plan = plan
         self.schema = schema
@@ -142,12 +143,13 @@ class Run:
     def execute_field(self, field: Field, source: Any, path: Path) -> Any:
         kind = field.kind
         try:
-            if kind is Kind.ATTRIBUTE:
-                result = field.call(source, field.name)
-            elif kind is Kind.METHOD:
-                result = field.call(source) if field.with_self else field.call()
-            elif kind is Kind.TYPENAME:
+            call = field.call
+            if call is None:  # Kind.TYPENAME
                 result = field.name
+            elif kind is Kind.ATTRIBUTE:
+                result = call(source, field.name)
+            elif kind is Kind.METHOD:
+                result = call(source) if field.with_self else call()
             else:
                 info = self.build_resolve_info(field, path)
                 definition = field.definition
@@ -156,7 +158,7 @@ class Run:
                     if field.has_arguments
                     else {}
                 )
-                result = field.call(source, info, args)
+                result = call(source, info, args)
             if self.is_awaitable(result):
                 if path.prev is None:  # a root field
                     return self.complete_awaitable_value(field, path, result)
@@ -167,10 +169,11 @@ class Run:
             return None
 
     def build_resolve_info(self, field: Field, path: Path) -> GraphQLResolveInfo[Any]:
-        info: GraphQLResolveInfo[Any] = self.executor_class.build_resolve_info(
-            self, field.definition, field.nodes, field.parent, path
+        # a Run has the attributes the method reads of an executor
+        executor = cast("Executor[Any]", self)
+        return self.executor_class.build_resolve_info(
+            executor, field.definition, field.nodes, field.parent, path
         )
-        return info
 
     async def complete_awaitable_value(self, field: Field, path: Path, result: Any) -> Any:
         try:
@@ -251,7 +254,7 @@ def execute_plan(
     variables: Any,
     extensions: object,
     is_awaitable: IsAwaitable,
-    executor_class: Any,
+    executor_class: type[Executor[Any]],
 ) -> ExecutionResult | Awaitable[ExecutionResult]:
     """What graphql-core's `execute` answers for the plan's operation: variables coerced as
     `Executor.build` does (an errors-only result when they fail), then the fields."""

@@ -30,6 +30,7 @@ GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -38,6 +39,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLField,
+    GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -65,6 +67,11 @@ FIELD_BYTES = 400
 
 
 class Kind(Enum):
+    """How a field's value is had: its `__typename` (`Field.name`), the default resolver
+    (`Field.call`) called with the Python name (`Field.name`), the resolver (`Field.call`)
+    called with the source alone or nothing (`Field.with_self`), or a planned `Call`
+    (`Field.call`)."""
+
     TYPENAME = "typename"
     ATTRIBUTE = "attribute"
     METHOD = "method"
@@ -73,7 +80,7 @@ class Kind(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    type: Any  # GraphQLScalarType | GraphQLEnumType
+    type: GraphQLLeafType
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +105,16 @@ Completion = Leaf | NonNull | ListOf | Object
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    key: str  # the response name: alias or field name
+    key: str
     node: FieldNode
     nodes: list[FieldNode]  # [node], as graphql-core hands them to errors and resolve infos
     definition: GraphQLField
     parent: GraphQLObjectType
     kind: Kind
     completion: Completion
-    call: Any = None  # ATTRIBUTE: the default resolver; METHOD: the resolver; CALL: a Call
-    name: str = ""  # ATTRIBUTE: the Python name; TYPENAME: the parent type's name
-    with_self: bool = False  # METHOD: the resolver takes the source as `self`
+    call: Callable[..., Any] | None = None
+    name: str = ""
+    with_self: bool = False
     has_arguments: bool = False  # graphql-core's test for reading argument values
 
 
