@@ -25,7 +25,9 @@ document; app.api.planned runs it in the executor's steps, with the same answer)
 collected again, no resolve info for fields that do not read it, resolvers called as
 Strawberry's wrapper calls them with its decisions made once (app.api.plan_calls). A
 `trackEvent` with a canned outcome, `answer` in a loop: ~130 -> ~65 us. Other operations keep
-`execute`. `plans = False` turns plans off (the differential tests).
+`execute`, and so does every operation with a Strawberry or graphql-core release other than
+those mirrored (app.api.plans.mirrored). `plans = False` turns plans off (the differential
+tests).
 """
 
 from __future__ import annotations

@@ -20,8 +20,11 @@ fields, fields with arguments or info) is CALL: the resolve info graphql-core's 
 build, the arguments graphql-core gives, and the resolver called as Strawberry's wrapper calls
 it (app.api.plan_calls); a resolver a planned call does not cover declines the document.
 
-Strawberry internals relied on (floor strawberry-graphql 0.341): the StrawberryField behind a
-GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_resolver`,
+Plans are built only with the versions mirrored here and in app.api.planned and
+app.api.plan_calls, strawberry-graphql 0.341.x and graphql-core 3.3.x (`mirrored`): another
+version declines every document, with one warning, and graphql-core's `execute` answers.
+Strawberry internals relied on: the StrawberryField behind a GraphQLField
+(`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_resolver`,
 `default_resolver`, `python_name`, `extensions`, `is_async` and `arguments`, the resolver's
 `wrapped_func` and reserved parameters, `Schema.exception_handlers`, the converter's
 `scalar_registry`, and the wrapper's behaviour described here and in app.api.plan_calls.
@@ -30,9 +33,12 @@ GraphQLField (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from graphql import (
@@ -57,6 +63,9 @@ from strawberry.types.field import StrawberryField
 from app.api.plan_calls import planned_call
 
 log = logging.getLogger("app.api")
+# The release series whose executor and resolver wrapper the plans mirror (a final release:
+# a pre-release of the series may differ)
+MIRRORED = {"strawberry-graphql": "0.341", "graphql-core": "3.3"}
 # Strawberry's resolver is `_resolver(_source, info, **arguments)`, given the arguments by
 # their GraphQL names: an argument of either name is a collision graphql-core's executor
 # answers with an error, which a plan would not reproduce.
@@ -142,7 +151,10 @@ class Declined(Exception):
 
 def build_plan(schema: Schema, document: DocumentNode, name: str | None) -> Plan | None:
     """The plan of the operation graphql-core's `execute` runs for `name`, or None when it
-    is outside the subset (or would not run: graphql-core then answers with its error)."""
+    is outside the subset (or would not run: graphql-core then answers with its error), or
+    when the installed versions are not those mirrored."""
+    if not mirrored():
+        return None
     try:
         return _plan(schema, document, name)
     except Declined:
@@ -150,6 +162,32 @@ def build_plan(schema: Schema, document: DocumentNode, name: str | None) -> Plan
     except Exception:  # a bug, or Strawberry's internals moved: execute answers, a test fails
         log.warning("No execution plan for the operation %r", name, exc_info=True)
         return None
+
+
+@cache
+def mirrored() -> bool:
+    """Whether the installed strawberry-graphql and graphql-core are releases of the series
+    the plans mirror; the first call logs a warning when they are not."""
+    installed = {name: _version(name) for name in MIRRORED}
+    if all(re.fullmatch(rf"{re.escape(MIRRORED[n])}\.\d+", v) for n, v in installed.items()):
+        return True
+    log.warning(
+        "No execution plans: they mirror strawberry-graphql %s.x and graphql-core %s.x, "
+        "installed are strawberry-graphql %s and graphql-core %s; graphql-core's execute "
+        "answers every operation",
+        MIRRORED["strawberry-graphql"],
+        MIRRORED["graphql-core"],
+        installed["strawberry-graphql"],
+        installed["graphql-core"],
+    )
+    return False
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # not installed as a distribution (vendored)
+        return "unknown"
 
 
 def _plan(strawberry_schema: Schema, document: DocumentNode, name: str | None) -> Plan:

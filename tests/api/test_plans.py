@@ -27,6 +27,9 @@ from app.domain.events import TrackRequest
 from app.services.tracking import Tracker, TrackOutcome
 from tests.api.test_keys import new_key
 from tests.helpers import ADMIN_KEY, GraphQL
+from tests.unit.test_plans import requires_plans
+
+pytestmark = requires_plans
 
 TRACK = """mutation Track($input: TrackEventInput!) {
   trackEvent(input: $input) { duplicate summary { count } userErrors { code } }

@@ -22,6 +22,9 @@ from app.settings import Settings
 from tests.api.test_fuzz import SCALARS, settings_for_fuzz
 from tests.api.test_plans import lean_path, replayed  # noqa: F401 (a fixture)
 from tests.helpers import ADMIN_KEY
+from tests.unit.test_plans import requires_plans
+
+pytestmark = requires_plans
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 QUERY_FIELDS = [

@@ -1,7 +1,10 @@
-"""The plan builder: which documents get an execution plan, and how each field resolves."""
+"""The plan builder: which documents get an execution plan, and how each field resolves;
+the runner's answer for a resolver that breaks the rule; the plan charged to the cache."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, version
 from inspect import isawaitable
 from typing import Annotated, Any
 
@@ -14,10 +17,20 @@ from strawberry.types.field import StrawberryField
 from app.api import plans as plans_module
 from app.api.documents import DocumentCache, charge
 from app.api.planned import execute_plan
-from app.api.plans import Field, Kind, NonNull, Object, Plan, build_plan
+from app.api.plans import MIRRORED, Field, Kind, NonNull, Object, Plan, build_plan, mirrored
 from app.api.schema import TallySchema, build_schema
 
 SCHEMA = build_schema()
+# Plans are built with the Strawberry and graphql-core releases they mirror only: with others,
+# the tests that need a plan skip (graphql-core's execute answers, correct and slower)
+requires_plans = pytest.mark.skipif(
+    not mirrored(),
+    reason=(
+        f"execution plans mirror strawberry-graphql {MIRRORED['strawberry-graphql']}.x and "
+        f"graphql-core {MIRRORED['graphql-core']}.x; installed are strawberry-graphql "
+        f"{version('strawberry-graphql')} and graphql-core {version('graphql-core')}"
+    ),
+)
 TRACK = """mutation Track($input: TrackEventInput!) {
   t: trackEvent(input: $input) {
     __typename duplicate summary { count }
@@ -38,6 +51,7 @@ def fields(of: Field) -> dict[str, Field]:
     return {f.key: f for f in completion.fields}
 
 
+@requires_plans
 def test_a_track_event_is_planned_field_by_field() -> None:
     planned = plan(TRACK)
     assert planned is not None
@@ -59,12 +73,14 @@ def test_a_track_event_is_planned_field_by_field() -> None:
     assert fields(payload["contact"])["eventSummaries"].kind is Kind.CALL
 
 
+@requires_plans
 def test_queries_of_one_root_field_are_planned() -> None:
     assert plan("{ workspace { id identitySecret } }") is not None  # info: Strawberry's
     assert plan("query Q($r: ContactRef!) { contact(ref: $r) { id } }") is not None
     assert plan("{ __typename }") is not None
 
 
+@requires_plans
 @pytest.mark.parametrize(
     "document",
     [
@@ -91,6 +107,7 @@ def test_documents_outside_the_subset_are_declined(document: str) -> None:
     assert plan(document) is None
 
 
+@requires_plans
 def test_operation_names_are_resolved_as_graphql_core_does() -> None:
     two = "query A { workspace { id } } mutation B { rotateWebhookSecret { userErrors { code } } }"
     a, b = plan(two, "A"), plan(two, "B")
@@ -109,6 +126,7 @@ def test_schema_exception_handlers_decline_every_document() -> None:
     assert plan(TRACK, schema=schema) is None
 
 
+@requires_plans
 def test_a_fault_while_planning_leaves_the_operation_to_graphql_core(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -183,6 +201,7 @@ async def answers(text: str) -> tuple[ExecutionResult, ExecutionResult | None]:
     return core, mine
 
 
+@requires_plans
 async def test_a_field_class_of_its_own_is_declined() -> None:
     core, planned = await answers("{ item { n doubled } }")
     assert planned is None  # its get_result is not the attribute read a plan would do
@@ -192,6 +211,7 @@ async def test_a_field_class_of_its_own_is_declined() -> None:
     assert planned.formatted == core.formatted
 
 
+@requires_plans
 async def test_an_argument_named_as_a_resolver_parameter_is_declined() -> None:
     core, planned = await answers("{ echo(info: 3) }")
     assert planned is None  # graphql-core's executor answers Strawberry's TypeError
@@ -202,6 +222,7 @@ async def test_an_argument_named_as_a_resolver_parameter_is_declined() -> None:
     assert planned.formatted == core.formatted == {"data": {"echoN": 3}}
 
 
+@requires_plans
 async def test_a_plain_def_below_the_root_returning_an_awaitable_is_an_explicit_error() -> None:
     core, planned = await answers("{ item { n later } }")
     assert core.data == {"item": {"n": 1, "later": 2}}  # graphql-core awaits it
@@ -216,6 +237,7 @@ async def test_a_plain_def_below_the_root_returning_an_awaitable_is_an_explicit_
     )
 
 
+@requires_plans
 def test_a_kept_plan_is_charged_to_the_document_cache() -> None:
     cache = DocumentCache(budget_bytes=8 * 1024 * 1024)
     document = parse(TRACK)
@@ -229,3 +251,56 @@ def test_a_kept_plan_is_charged_to_the_document_cache() -> None:
     assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
     cache.keep_plan(entry, "Other", None)  # a declined operation costs nothing
     assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
+
+
+@pytest.fixture
+def versions(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The installed versions as `mirrored` reads them, to be changed by the test."""
+    installed = {"strawberry-graphql": "0.341.2", "graphql-core": "3.3.2"}
+
+    def installed_version(name: str) -> str:
+        if installed[name] == "unknown":
+            raise PackageNotFoundError(name)
+        return installed[name]
+
+    monkeypatch.setattr(plans_module, "version", installed_version)
+    mirrored.cache_clear()
+    yield installed
+    mirrored.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("strawberry_version", "graphql_core_version", "planned"),
+    [
+        pytest.param("0.341.2", "3.3.2", True, marks=requires_plans),
+        pytest.param("0.341.0", "3.3.9", True, marks=requires_plans),
+        ("0.342.0", "3.3.2", False),
+        ("0.341.2", "3.4.0", False),
+        ("0.341.2", "3.3.3a1", False),
+        ("1.0.0", "4.0.0", False),
+        ("unknown", "3.3.2", False),  # not installed as a distribution
+    ],
+)
+def test_plans_are_built_only_with_the_mirrored_versions(
+    versions: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    strawberry_version: str,
+    graphql_core_version: str,
+    planned: bool,
+) -> None:
+    versions.update(
+        {"strawberry-graphql": strawberry_version, "graphql-core": graphql_core_version}
+    )
+    for _ in range(3):
+        assert (plan(TRACK) is not None) is planned
+    if planned:
+        assert caplog.records == []
+    else:
+        [record] = caplog.records  # once, not per document
+        assert record.levelname == "WARNING"
+        assert record.getMessage() == (
+            f"No execution plans: they mirror strawberry-graphql {MIRRORED['strawberry-graphql']}.x"
+            f" and graphql-core {MIRRORED['graphql-core']}.x, "
+            f"installed are strawberry-graphql {strawberry_version} and graphql-core "
+            f"{graphql_core_version}; graphql-core's execute answers every operation"
+        )
