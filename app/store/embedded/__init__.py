@@ -7,6 +7,8 @@ One module per concern, applied once to mongomock's classes before the first cli
 - `hash_index`: hash indexes on indexed fields, so lookups and unique checks skip the scan;
 - `plain`: filters of strings, ObjectIds and ints decided without mongomock's matcher;
 - `uniques`: unique indexes checked against the hash index's candidates, not by a scan;
+- `updates` (with `rules`): the updates Tally sends on ingest applied natively, by MongoDB's
+  rules;
 - `writes`: faster inserts and date handling, and the `bulk_write` fix for PyMongo >= 4.11;
 - `lookup`: `$lookup` with a pipeline and `$count` of nothing, as MongoDB runs them;
 - `strict`: BSON-type-strict comparisons and the 16 MiB limits (in `./scripts/serve` too);
@@ -31,6 +33,7 @@ from app.store.embedded import (
     results,
     strict,
     uniques,
+    updates,
     writes,
 )
 
@@ -47,6 +50,7 @@ def _patch_mongomock() -> None:
     plain.install()
     uniques.install()
     writes.install()
+    updates.install()
     lookup.install()
     strict.install()  # last: it wraps what the others installed
     _patched = True

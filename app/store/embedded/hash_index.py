@@ -139,6 +139,17 @@ def reindex(store: CollectionStore, key: Any, document: dict[str, Any] | None) -
             index.put(key, document.get(field, _ABSENT))
 
 
+def reindex_fields(
+    store: CollectionStore, key: Any, document: dict[str, Any], fields: Iterable[str]
+) -> None:
+    """`reindex` of the top-level fields an update changed (the others kept their values)."""
+    indexes = store.__dict__.get("_tally_indexes", {})
+    for field in fields:
+        index = indexes.get(field)
+        if index is not None:
+            index.put(key, document.get(field, _ABSENT))
+
+
 # A write stores or removes the document without mongomock's reader-writer lock (a generator
 # context manager and six lock operations a write): the embedded store serves one event loop,
 # whose commands never interleave, and the reads here (`live`, `_iter_documents`) do without

@@ -60,6 +60,27 @@ def _uniques(store: CollectionStore) -> list[_Unique]:
     return found
 
 
+def unique_fields(store: CollectionStore) -> frozenset[str] | None:
+    """The top-level fields the unique indexes read (keys, partial filters): an update that
+    changes none of them keeps a stored document unique. None: any field may matter."""
+    read = specs(store)
+    cached = store.__dict__.get("_tally_unique_fields")
+    if cached is None or cached[0] is not read:
+        fields: set[str] | None = set()
+        for unique in _uniques(store):
+            names = [*unique.fields, *(unique.partial or {})]
+            if fields is None or any(name.startswith("$") for name in names):
+                fields = None
+                break
+            fields.update(name.split(".")[0] for name in names)
+        cached = store.__dict__["_tally_unique_fields"] = (
+            read,
+            None if fields is None else frozenset(fields),
+        )
+    found: frozenset[str] | None = cached[1]
+    return found
+
+
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """Raise DuplicateKeyError when `new_data` (already stored) repeats a unique key."""
     reindex(self._store, doc_key(new_data), new_data)  # mongomock calls this after updates
