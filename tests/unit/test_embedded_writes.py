@@ -181,3 +181,24 @@ async def test_find_one_and_update_returns_what_mongomocks_own_does() -> None:
         assert outcomes[0] == outcomes[1], (query, outcomes)
     lean, own = ([{k: v for k, v in d.items() if k != "_id"} for d in t.find()] for t in twins)
     assert lean == own
+
+
+@pytest.mark.parametrize(("ordered", "inserted"), [(True, ["a"]), (False, ["a", "c"])])
+async def test_insert_many_reports_refused_documents_as_the_server_does(
+    ordered: bool, inserted: list[str]
+) -> None:
+    """Each refusal at its index; an ordered insert stops at the first, an unordered one goes on."""
+    keys = embedded_client()["t"]["keys"]
+    await keys.create_index([("ws", 1), ("key", 1)], unique=True)
+    await keys.insert_one({"ws": "w", "key": "b"})
+    documents = [{"ws": "w", "key": k} for k in ("a", "b", "c", "a")]
+    with pytest.raises(BulkWriteError) as refused:
+        await keys.insert_many(documents, ordered=ordered)
+    errors = refused.value.details["writeErrors"]
+    assert [(e["index"], e["code"]) for e in errors] == [(1, 11000), (3, 11000)][
+        : 1 if ordered else 2
+    ]
+    assert refused.value.details["nInserted"] == len(inserted)
+    found = [d["key"] async for d in keys.find({"ws": "w", "key": {"$ne": "b"}}).sort("key")]
+    assert found == inserted
+    assert all("_id" in document for document in documents[: len(inserted) + 1])

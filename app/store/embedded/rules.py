@@ -57,8 +57,16 @@ def plan(update: Any, normalise: Callable[[Any], Any]) -> Steps:
                 raise Decline  # NaN: BSON orders it below every number
             if kind is datetime:
                 operand = normalise(operand)
-            steps.append((operator, _path(name), operand))
+            path = _paths.get(name)
+            steps.append((operator, _path(name) if path is None else path, operand))
     return steps
+
+
+# Ingest sends the same few paths over and over (`events.<name>.count`...): each is split and
+# checked once. Both caches are emptied when full.
+_paths: dict[str, Path] = {}
+_free_of_conflicts: set[tuple[str, ...]] = set()
+_CACHED = 10_000
 
 
 def _path(name: Any) -> Path:
@@ -67,6 +75,9 @@ def _path(name: Any) -> Path:
     path = tuple(name.split("."))
     if path[0] == "_id" or any(not part or part[0] == "$" for part in path):
         raise Decline  # the immutable _id, positional operators, empty names
+    if len(_paths) >= _CACHED:
+        _paths.clear()
+    _paths[name] = path
     return path
 
 
@@ -84,6 +95,9 @@ def refuse_conflicts(update: Any) -> None:
             names += fields.values()
     if len(names) < 2 or not all(type(name) is str and "$" not in name for name in names):
         return
+    checked = tuple(names)
+    if checked in _free_of_conflicts:
+        return
     paths = [tuple(name.split(".")) for name in names]
     seen: set[Path] = set()
     for path in paths:
@@ -94,6 +108,9 @@ def refuse_conflicts(update: Any) -> None:
         for end in range(1, len(path)):
             if path[:end] in seen:
                 _conflict(path, path[:end])
+    if len(_free_of_conflicts) >= _CACHED:
+        _free_of_conflicts.clear()
+    _free_of_conflicts.add(checked)
 
 
 def _conflict(path: Path, at: Path) -> None:

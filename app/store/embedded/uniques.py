@@ -97,16 +97,18 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     indexes = field_indexes(store)
     for unique in uniques:
         fields, partial = unique.fields, unique.partial
-        values = _values(new_data, unique)
-        if unique.sparse and all(value is None for value in values):
-            continue
-        if partial is not None and not _partial_applies(partial, new_data):
-            continue
         lookups = sorted(
             (indexes[f].size(new_data[f]), f)
             for f in fields
             if f in indexes and type(new_data.get(f)) in PLAIN
         )
+        if lookups and lookups[0][0] == 1:
+            continue  # alone in the bucket of one of its values (it is indexed): no duplicate
+        values = _values(new_data, unique)
+        if unique.sparse and all(value is None for value in values):
+            continue
+        if partial is not None and not _partial_applies(partial, new_data):
+            continue
         if lookups:
             first, total = lookups[0][1], len(store._documents)
             keys = narrowed(

@@ -32,7 +32,7 @@ from bson.errors import InvalidDocument
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, WriteError
 
 from app.store.embedded.copies import SCALARS
 from app.store.embedded.hash_index import doc_key
@@ -45,15 +45,47 @@ _original_insert = Collection._insert
 
 
 def _insert(self: Collection, data: Any, session: Any = None, ordered: bool = True) -> Any:
-    if session or not isinstance(data, MutableMapping):
-        return _original_insert(self, data, session, ordered)  # a list comes back one by one
-    if not all(isinstance(k, str) for k in data):
-        raise ValueError("Document keys must be strings")
-    for field in data:
-        if field.startswith("$"):
-            raise InvalidDocument(
-                f'Top-level field names cannot start with the "$" sign (found: {field})'
+    if session:
+        return _original_insert(self, data, session, ordered)
+    if isinstance(data, MutableMapping):
+        return _insert_one(self, data)
+    if isinstance(data, list):
+        return _insert_all(self, data, ordered)
+    return _original_insert(self, data, session, ordered)
+
+
+def _insert_all(self: Collection, documents: list[Any], ordered: bool) -> list[Any]:
+    """mongomock's loop over the documents of `insert_many`, each inserted at once (not back
+    through the collection's wrapped `_insert`)."""
+    ids: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for index, document in enumerate(documents):
+        try:
+            ids.append(_insert_one(self, document))
+        except WriteError as error:
+            errors.append(
+                {"index": index, "code": error.code, "errmsg": str(error), "op": document}
             )
+            if ordered:
+                break
+    if errors:
+        raise BulkWriteError({"writeErrors": errors, "nInserted": len(ids)})
+    return ids
+
+
+def _insert_one(self: Collection, data: Any) -> Any:
+    if not isinstance(data, MutableMapping):
+        return _original_insert(self, data)
+    dollar = None
+    for field in data:
+        if not isinstance(field, str):
+            raise ValueError("Document keys must be strings")
+        if dollar is None and field[:1] == "$":
+            dollar = field
+    if dollar is not None:
+        raise InvalidDocument(
+            f'Top-level field names cannot start with the "$" sign (found: {dollar})'
+        )
     if "_id" not in data:
         data["_id"] = ObjectId()  # before the encoding, as PyMongo does
     # One encoding: it refuses what BSON cannot hold (a NUL in a field name at any depth, a
@@ -120,12 +152,26 @@ def _patch_datetimes(value: Any) -> Any:
     if kind in SCALARS:
         return value
     if kind is dict:
-        return {k: _patch_datetimes(v) for k, v in value.items()}
+        return _stored_fields(value)
     if kind is OrderedDict:  # an upserted document, as mongomock builds it
         return OrderedDict((k, _patch_datetimes(v)) for k, v in value.items())
     if kind is datetime and value.tzinfo is UTC:
         return _stored_date(value)
     return _original_patch_datetimes(value)
+
+
+def _stored_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """`_patch_datetimes` of a dict, its scalars and UTC dates taken without a call each."""
+    stored = {}
+    for key, value in document.items():
+        kind = type(value)
+        if kind in SCALARS:
+            stored[key] = value
+        elif kind is datetime and value.tzinfo is UTC:
+            stored[key] = _stored_date(value)
+        else:
+            stored[key] = _patch_datetimes(value)
+    return stored
 
 
 # An event's dates come several times in its writes (received_at, last_seen_at, last_at...):
