@@ -153,7 +153,9 @@ class Collection:
                 cursor = cursor.sort(list(sort))
             if limit:
                 cursor = cursor.limit(limit)
-            return [doc async for doc in cursor]
+            # bounded by the limit above: the length argument is what mongomock-motor ignores
+            found: list[Doc] = await cursor.to_list()
+            return found
 
     async def stream(
         self, filter: Mapping[str, Any], *, sort: Sequence[tuple[str, int]], batch_size: int

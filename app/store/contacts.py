@@ -147,9 +147,9 @@ async def find_contacts(
 ) -> dict[ContactKey, Contact]:
     """The contacts these refs name as writes see them (`write_filter`), in one query (refs
     naming nobody are left out)."""
-    by_kind: dict[RefKind, list[str]] = {}
+    by_kind: dict[RefKind, dict[str, None]] = {}  # the values asked, in order, as a set
     for key in keys:
-        by_kind.setdefault(key.kind, []).append(key.value)
+        by_kind.setdefault(key.kind, {})[key.value] = None
     clauses: list[dict[str, Any]] = []
     for kind, values in by_kind.items():
         if kind is RefKind.ID:
@@ -157,9 +157,9 @@ async def find_contacts(
             if ids:
                 clauses.append({"_id": {"$in": ids}})
         elif kind is RefKind.ANONYMOUS_ID:
-            clauses += [{"anonymous_id": {"$in": values}}, {"aliases": {"$in": values}}]
+            clauses += [{"anonymous_id": {"$in": [*values]}}, {"aliases": {"$in": [*values]}}]
         else:
-            clause: dict[str, Any] = {_REF_FIELDS[kind]: {"$in": values}}
+            clause: dict[str, Any] = {_REF_FIELDS[kind]: {"$in": [*values]}}
             if kind is RefKind.EMAIL:
                 clause["role"] = ContactRole.USER.value
             clauses.append(clause)
