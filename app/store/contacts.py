@@ -92,13 +92,26 @@ def to_contact(doc: Doc) -> Contact:
         custom_attributes=dict(doc.get("attrs") or {}),
         aliases=tuple(doc.get("aliases") or ()),
         audience_done=tuple(doc.get("audience_done") or ()),
-        summaries={
-            name: EventSummary(
-                name=name, count=s["count"], first_at=s["first_at"], last_at=s["last_at"]
-            )
-            for name, s in (doc.get("events") or {}).items()
-        },
+        summaries={name: _summary(name, s) for name, s in (doc.get("events") or {}).items()},
     )
+
+
+# A contact is read on every event it gets, and all its summaries but the event's own are as
+# they were: equal summaries (immutable) are built once (~1 us each; a contact with 30 names
+# cost ~30 us a read). At most 20,000 of them, emptied when full.
+_summaries: dict[tuple[str, int, datetime, datetime], EventSummary] = {}
+
+
+def _summary(name: str, stored: Doc) -> EventSummary:
+    key = (name, stored["count"], stored["first_at"], stored["last_at"])
+    summary = _summaries.get(key)
+    if summary is None:
+        if len(_summaries) >= 20_000:
+            _summaries.clear()
+        summary = _summaries[key] = EventSummary(
+            name=name, count=key[1], first_at=key[2], last_at=key[3]
+        )
+    return summary
 
 
 async def _upsert(
