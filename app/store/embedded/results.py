@@ -33,12 +33,29 @@ def returned(value: Any) -> Any:
     if kind in SCALARS:
         return value
     if kind is dict or kind is OrderedDict:  # an upserted document is an OrderedDict
-        return {key: returned(item) for key, item in value.items()}
+        return _returned_fields(value)
     if kind is datetime:
         return _aware(value)
     if kind is list:
         return [returned(item) for item in value]
     return _original_aware(mongomock.collection._copy_field(value, dict))
+
+
+def _returned_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """`returned` of a document, its scalars, dates and documents taken without a call each
+    (a contact holds three fields for each of its event names)."""
+    copy = {}
+    for key, item in document.items():
+        kind = type(item)
+        if kind in SCALARS:
+            copy[key] = item
+        elif kind is datetime:
+            copy[key] = _aware(item)
+        elif kind is dict:
+            copy[key] = _returned_fields(item)
+        else:
+            copy[key] = returned(item)
+    return copy
 
 
 # `replace(tzinfo=...)` costs ~1 us, and a contact returns 2 dates for each of its event names
