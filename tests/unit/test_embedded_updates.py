@@ -29,12 +29,20 @@ VALUES = {
 }
 
 
+# The filters of Tally's upserts: equalities, `$exists: false`, a `$or` of refs.
+FILTERS: list[dict[str, Any]] = [
+    {"k": "key"},
+    {"w": "w", "k": "key", "gone": {"$exists": False}},
+    {"w": "w", "$or": [{"k": "key"}, {"alias": "key", "gone": {"$exists": False}}]},
+]
+
+
 @st.composite
-def cases(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
-    """A stored document (or none), an update in the native shape, upsert or not."""
+def cases(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any], bool]:
+    """A stored document (or none), a filter, an update in the native shape, upsert or not."""
     stored = None
     if draw(st.booleans()):
-        stored = {"_id": 1, "k": "key"}
+        stored = {"_id": 1, "w": "w", "k": "key"}
         for path in draw(st.lists(st.sampled_from(sorted(PATHS)), unique=True)):
             _put(stored, path, draw(VALUES[PATHS[path]]))
     update: dict[str, dict[str, Any]] = {}
@@ -43,7 +51,7 @@ def cases(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
         operators = ["$set", "$setOnInsert", "$min", "$max"]
         operators += ["$inc"] if kind in ("int", "float") else []
         update.setdefault(draw(st.sampled_from(operators)), {})[path] = draw(VALUES[kind])
-    return stored, update, draw(st.booleans())
+    return stored, draw(st.sampled_from(FILTERS)), update, draw(st.booleans())
 
 
 def _put(document: dict[str, Any], path: str, value: Any) -> None:
@@ -72,12 +80,12 @@ def _collection(stored: dict[str, Any] | None) -> Any:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_native_updates_match_mongomocks_generic_path(
-    case: tuple[dict[str, Any] | None, dict[str, Any], bool],
+    case: tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any], bool],
 ) -> None:
-    stored, update, upsert = case
+    stored, spec, update, upsert = case
     native, generic = _collection(stored), _collection(stored)
-    mine = native.update_one({"k": "key"}, update, upsert=upsert).raw_result
-    theirs = updates._original_update(generic, {"k": "key"}, update, upsert)  # type: ignore[no-untyped-call]
+    mine = native.update_one(spec, update, upsert=upsert).raw_result
+    theirs = updates._original_update(generic, spec, update, upsert)  # type: ignore[no-untyped-call]
     assert [_typed(d) for d in native.find()] == [_typed(d) for d in generic.find()]
     for field in ("n", "nModified", "updatedExisting"):
         assert mine[field] == theirs[field], field
