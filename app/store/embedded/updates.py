@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson import BSON, ObjectId
+from bson import BSON
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import Collection
 from mongomock.results import BulkWriteResult  # type: ignore[attr-defined]
@@ -35,6 +35,12 @@ from app.store.embedded.strict import MAX_BSON_SIZE
 from app.store.embedded.uniques import check_uniques, unique_fields
 
 _original_update = Collection._update
+_FIND = object()  # `_native`'s document: the first that its filter matches
+
+
+def _stored(value: Any) -> Any:
+    """A filter or an operand in its stored form (dates: naive UTC, to the millisecond)."""
+    return helpers.patch_datetime_awareness_in_document(value)
 
 
 def _update(
@@ -51,22 +57,35 @@ def _update(
     try:
         if multi or manipulate or check_keys or any(kwargs.values()) or type(spec) is not dict:
             raise Decline
-        steps = rules.plan(document, helpers.patch_datetime_awareness_in_document)
-        return _native(self, helpers.patch_datetime_awareness_in_document(spec), steps, upsert)
+        return _native(self, _stored(spec), rules.plan(document, _stored), upsert)
     except Decline:
         return _original_update(
             self, spec, document, upsert, manipulate, multi, check_keys, **kwargs
         )
 
 
-def _native(self: Collection, spec: dict[str, Any], steps: rules.Steps, upsert: bool) -> Any:
+def found_update(
+    self: Collection, spec: dict[str, Any], document: Any, upsert: bool, found: Any
+) -> Any:
+    """`_update` of the document a find-and-modify found already by `spec` (already in its
+    stored form), or of none; None when the update is outside the native shape."""
+    rules.refuse_conflicts(document)
+    try:
+        return _native(self, spec, rules.plan(document, _stored), upsert, found)
+    except Decline:
+        return None
+
+
+def _native(
+    self: Collection, spec: dict[str, Any], steps: rules.Steps, upsert: bool, found: Any = _FIND
+) -> Any:
     """The update of the first document `spec` matches, or the upsert; mongomock's result."""
-    found = next(iter(self._iter_documents(spec)), None)
+    if found is _FIND:
+        found = next(iter(self._iter_documents(spec)), None)
     if found is None:
         if not upsert:
             return _result(self, n=0, modified=0, upserted=None)
-        seeded = rules.seed(spec)  # before anything is written: it may decline
-        created = {"_id": spec.get("_id", ObjectId()), **seeded}
+        created = rules.seed(spec)  # before anything is written: it may decline
         rules.apply(created, rules.changes(created, steps, inserting=True))
         return _result(self, n=1, modified=0, upserted=self._insert(created))
     changes = rules.changes(found, steps, inserting=False)

@@ -10,7 +10,8 @@
    check is `uniques`' own, without the wrappers an update's goes through.
 3. `find_one_and_update` returning the document after the update (how the store adapter calls
    it) finds the document to update without copying it out first (mongomock reads it through a
-   cursor, with a full copy, only to take its `_id`), and returns it copied straight from the
+   cursor, with a full copy, only to take its `_id`), updates it without looking it up again
+   when the update is in `updates`' native shape, and returns it copied straight from the
    store, not through a second query and cursor.
 4. PyMongo >= 4.11 passes `sort=` to `add_update`/`add_replace`, which mongomock's bulk builder
    does not take (mongomock issue #912), so `bulk_write` with UpdateOne raised TypeError. A
@@ -39,6 +40,7 @@ from app.store.embedded.hash_index import doc_key
 from app.store.embedded.results import returned
 from app.store.embedded.strict import refuse_document
 from app.store.embedded.uniques import check_uniques
+from app.store.embedded.updates import found_update
 
 _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _original_insert = Collection._insert
@@ -137,9 +139,11 @@ def _find_and_modify(
     old = next(iter(self._iter_documents(spec)), None)
     if old is None and not upsert:
         return None
-    if old is not None:
-        query = {"_id": old["_id"]}
-    updated = self._update(query, update, upsert)
+    updated = found_update(self, spec, update, upsert, old)  # without a second lookup
+    if updated is None:
+        if old is not None:
+            query = {"_id": old["_id"]}
+        updated = self._update(query, update, upsert)
     if old is None:
         old = {"_id": updated["upserted"]}  # created by the upsert
     # the document after: what `find_one({_id})` would return, without its query and cursor
