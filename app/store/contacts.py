@@ -6,7 +6,7 @@ contact (created if missing), and lets one query over contacts answer behavioura
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.domain.events import ContactDelta
 from app.domain.models import Contact, ContactRole, EventSummary
 from app.domain.refs import ContactKey, RefKind, keys_of
 from app.store.client import Doc
+from app.store.contacts_after import contacts_after
 from app.store.database import Store
 
 _REF_FIELDS = {
@@ -193,12 +194,20 @@ async def find_contacts(
 
 
 async def record_events(
-    store: Store, *, workspace_id: str, deltas: dict[ContactKey, ContactDelta], now: datetime
+    store: Store,
+    *,
+    workspace_id: str,
+    deltas: dict[ContactKey, ContactDelta],
+    now: datetime,
+    before: Mapping[ContactKey, Contact] | None = None,
 ) -> dict[ContactKey, Contact]:
     """Add each contact's events to its summaries, creating missing contacts (not by server id).
 
     The contacts after the update, by ref; a ref by server id that names nobody is left out.
-    One contact: one atomic find-and-modify. Several: one bulk write, then one query.
+    One contact: one atomic find-and-modify. Several: one bulk write, then one query, or none
+    when the caller read these refs' contacts (`find_contacts`) in the same transaction
+    (`before`) and the write created none: they are those with the deltas added. (Outside a
+    transaction another write may come in between: the contacts are read again.)
     """
     queries = {key: write_filter(workspace_id, key) for key in deltas}
     keys = [key for key, query in queries.items() if query is not None]
@@ -216,8 +225,9 @@ async def record_events(
         assert query is not None
         update = _with_insert_fields(summary_update(deltas[key]), query=query, key=key, now=now)
         requests.append(UpdateOne(query, update, upsert=key.kind is not RefKind.ID))
-    if requests:
-        await store.collection("contacts").bulk_upsert(requests)
+    created = await store.collection("contacts").bulk_upsert(requests)
+    if before is not None and not created and store.in_session():
+        return contacts_after(before, {key: deltas[key] for key in keys})
     return await find_contacts(store, workspace_id=workspace_id, keys=keys)
 
 
