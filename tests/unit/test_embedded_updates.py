@@ -211,3 +211,32 @@ async def test_a_bulk_write_reports_each_operation_where_it_stands() -> None:
     assert stopped.value.details["nUpserted"] == 0  # the first error ends an ordered write
     result = await things.bulk_write([requests[0], requests[3]])
     assert (result.matched_count, result.modified_count) == (2, 1)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abc"), st.sampled_from(["n", "k"]), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.booleans(),
+)
+def test_a_bulk_write_reports_as_mongomocks_bulk_builder_does(
+    operations: list[tuple[str, str, bool]], ordered: bool
+) -> None:
+    """Counts, created documents and refusals (a key taken), each at its operation's index."""
+    requests = [
+        UpdateOne({"k": k}, {"$inc": {"n": 1}} if field == "n" else {"$set": {"k": "a"}}, upsert=up)
+        for k, field, up in operations
+    ]
+    outcomes = []
+    for write in (updates._bulk_write, updates._original_bulk_write):
+        things = _collection({"_id": 1, "k": "a", "n": 0})
+        try:
+            result = write(things, requests, ordered).bulk_api_result
+        except BulkWriteError as error:
+            result = {**error.details, "refused": True}
+        result["upserted"] = [u["index"] for u in result["upserted"]]
+        outcomes.append((result, [_typed(d) for d in things.find()]))
+    assert outcomes[0] == outcomes[1]
