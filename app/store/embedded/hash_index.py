@@ -59,11 +59,14 @@ class FieldIndex:
             return  # mongomock reindexes after every write, most of which keep this field
         if old is not _ABSENT:
             self.drop(doc_id)
-        self.value_of[doc_id] = value
         if type(value) in PLAIN:
+            self.value_of[doc_id] = value
             self.ids.setdefault(value, {})[doc_id] = None
         elif isinstance(value, (list, tuple, dict, *_OTHER_NUMBERS)):
+            self.value_of[doc_id] = value
             self.always[doc_id] = None
+        # a date, boolean or null is in no bucket: nothing to remember (a contact's lastSeenAt
+        # changes on every event; each entry costs lookups by ObjectId, whose hash is Python's)
 
     def drop(self, doc_id: Any) -> None:
         value = self.value_of.pop(doc_id, _ABSENT)
