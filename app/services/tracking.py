@@ -203,7 +203,7 @@ class Tracker:
                 store, workspace_id=workspace_id, keys=deltas
             )
         contacts = await store_contacts.record_events(
-            store, workspace_id=workspace_id, deltas=deltas, now=now
+            store, workspace_id=workspace_id, deltas=deltas, now=now, before=before
         )
         # Without transactions a contact may go between the check above and the write.
         unknown = {i: e for i, e in counted.items() if e.contact not in contacts}
