@@ -37,6 +37,31 @@ async def groups(http: httpx.AsyncClient) -> tuple[float, float]:
     return samples["tally_event_group_size_count"], samples["tally_event_group_size_sum"]
 
 
+async def track_together(
+    gql: GraphQL, refs: list[dict[str, str]], offsets: list[timedelta]
+) -> list[dict[str, Any]]:
+    """A "paid" event per ref, at its offset, all sent at once."""
+    return await asyncio.gather(
+        *(
+            track(gql, name="paid", contact=ref, occurredAt=iso(offset))
+            for ref, offset in zip(refs, offsets, strict=True)
+        )
+    )
+
+
+def assert_running_summaries(results: list[dict[str, Any]]) -> None:
+    """Events of one contact: each answer counts the events up to its own, with their firstAt
+    and lastAt."""
+    by_count = sorted(results, key=lambda r: r["summary"]["count"])
+    assert [r["summary"]["count"] for r in by_count] == list(range(1, len(results) + 1))
+    first = last = datetime.fromisoformat(by_count[0]["event"]["occurredAt"])
+    for result in by_count:
+        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
+        first, last = min(first, occurred), max(last, occurred)
+        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
+        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
+
+
 async def test_concurrent_events_share_transactions_and_each_gets_its_own_summary(
     gql: GraphQL, http: httpx.AsyncClient
 ) -> None:
@@ -100,20 +125,8 @@ async def test_one_contact_by_two_refs_in_a_group_gets_exact_summaries(gql: Grap
     assert upserted["upsertContact"]["userErrors"] == []
     refs = [{"userId": "gus"}] * 12 + [{"email": "gus@x.io"}] * 4
     offsets = [-DAY] * 12 + [-DAY + timedelta(hours=1)] * 4
-    results = await asyncio.gather(
-        *(
-            track(gql, name="paid", contact=ref, occurredAt=iso(offset))
-            for ref, offset in zip(refs, offsets, strict=True)
-        )
-    )
-    by_count = sorted(results, key=lambda r: r["summary"]["count"])
-    assert [r["summary"]["count"] for r in by_count] == list(range(1, 17))
-    first = last = datetime.fromisoformat(by_count[0]["event"]["occurredAt"])
-    for result in by_count:
-        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
-        first, last = min(first, occurred), max(last, occurred)
-        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
-        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
+    results = await track_together(gql, refs, offsets)
+    assert_running_summaries(results)
 
 
 async def test_users_at_instants_of_their_own_each_get_their_own_summary(
@@ -149,21 +162,9 @@ async def test_two_anonymous_ids_of_one_user_in_a_group_get_exact_summaries(
         assert upserted["upsertContact"]["userErrors"] == []
     refs = [{"anonymousId": "v1"}] * 12 + [{"anonymousId": "v2"}] * 4
     offsets = [-DAY] * 12 + [-DAY + timedelta(hours=1)] * 4
-    results = await asyncio.gather(
-        *(
-            track(gql, name="paid", contact=ref, occurredAt=iso(offset))
-            for ref, offset in zip(refs, offsets, strict=True)
-        )
-    )
+    results = await track_together(gql, refs, offsets)
     assert {r["contact"]["userId"] for r in results} == {"hal"}
-    by_count = sorted(results, key=lambda r: r["summary"]["count"])
-    assert [r["summary"]["count"] for r in by_count] == list(range(1, 17))
-    first = last = datetime.fromisoformat(by_count[0]["event"]["occurredAt"])
-    for result in by_count:
-        occurred = datetime.fromisoformat(result["event"]["occurredAt"])
-        first, last = min(first, occurred), max(last, occurred)
-        assert datetime.fromisoformat(result["summary"]["firstAt"]) == first
-        assert datetime.fromisoformat(result["summary"]["lastAt"]) == last
+    assert_running_summaries(results)
 
 
 TRACK_CONTACT = """
