@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
-from app.store.embedded import embedded_client, updates
+from app.store.embedded import embedded_client, rules, updates
 
 # Leaf paths, none a prefix of another, each holding values of one kind.
 PATHS = {"a": "int", "b": "float", "s": "str", "c.x": "date", "c.y": "int", "d.x.n": "int"}
@@ -240,3 +240,42 @@ def test_a_bulk_write_reports_as_mongomocks_bulk_builder_does(
         result["upserted"] = [u["index"] for u in result["upserted"]]
         outcomes.append((result, [_typed(d) for d in things.find()]))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"$set": {"a.b": 2, "a": 1, "x$y": 1}},  # a `$` inside a name is no positional path
+        {"$set": {"a": 1, "a.b": 2, "x$y": 1}},
+        {"$set": {"a": 1, "a.b": 2}, "$inc": {"list.$.n": 1}},  # a positional path beside
+    ],
+)
+def test_paths_in_conflict_are_refused_beside_names_with_a_dollar(update: dict[str, Any]) -> None:
+    things = _collection({"_id": 1, "k": "key"})
+    with pytest.raises(WriteError) as refused:
+        things.update_one({"k": "key"}, update)
+    assert refused.value.code == 40
+    assert things.find_one({}, {"_id": 0}) == {"k": "key"}
+
+
+def test_a_fault_of_any_kind_after_the_write_leaves_the_document_and_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    things = _collection({"_id": 1, "k": "key", "n": 1})
+
+    def failing(*_: Any) -> None:
+        raise RuntimeError("a fault")
+
+    monkeypatch.setattr(updates, "check_uniques", failing)
+    with pytest.raises(RuntimeError):
+        things.update_one({"k": "key"}, {"$set": {"k": "other"}, "$inc": {"n": 1, "e.x": 1}})
+    monkeypatch.undo()
+    assert things.find_one({"k": "key"}) == {"_id": 1, "k": "key", "n": 1}
+    assert things.count_documents({"k": "other"}) == 0
+
+
+def test_changes_applied_halfway_are_undone() -> None:
+    document: dict[str, Any] = {"_id": 1, "n": 1}
+    with pytest.raises(AttributeError):  # a path through the scalar it has just written
+        rules.apply(document, [(("n",), 2), (("e",), {}), (("a",), 1), (("a", "b"), 2)])
+    assert document == {"_id": 1, "n": 1}

@@ -83,7 +83,8 @@ def _path(name: Any) -> Path:
 
 def refuse_conflicts(update: Any) -> None:
     """Two paths of one update that are equal, or one a prefix of the other: the server
-    refuses the update (code 40), whatever its operators. (Positional paths are left alone.)"""
+    refuses the update (code 40), whatever its operators. (Positional paths, those with a part
+    that starts with `$`, are left out; the others are checked.)"""
     if type(update) is not dict:
         return
     names: list[Any] = []
@@ -93,12 +94,12 @@ def refuse_conflicts(update: Any) -> None:
         names += fields
         if operator == "$rename":
             names += fields.values()
-    if len(names) < 2 or not all(type(name) is str and "$" not in name for name in names):
+    checked = tuple(name for name in names if type(name) is str and not _positional(name))
+    if len(checked) < 2:
         return
-    checked = tuple(names)
     if checked in _free_of_conflicts:
         return
-    paths = [tuple(name.split(".")) for name in names]
+    paths = [tuple(name.split(".")) for name in checked]
     seen: set[Path] = set()
     for path in paths:
         if path in seen:
@@ -111,6 +112,10 @@ def refuse_conflicts(update: Any) -> None:
     if len(_free_of_conflicts) >= _CACHED:
         _free_of_conflicts.clear()
     _free_of_conflicts.add(checked)
+
+
+def _positional(name: str) -> bool:
+    return name[:1] == "$" or ".$" in name
 
 
 def _conflict(path: Path, at: Path) -> None:
@@ -213,18 +218,22 @@ def _same(a: Any, b: Any) -> bool:
 
 def apply(document: dict[str, Any], found: Changes) -> Undo:
     """Write the changes into `document` (creating the documents on their paths); what undoes
-    them."""
+    them. All or nothing: a fault midway undoes what was written."""
     log: Undo = []
-    for path, value in found:
-        node = document
-        for part in path[:-1]:
-            child = node.get(part, _ABSENT)
-            if child is _ABSENT:
-                child = node[part] = {}
-                log.append((node, part, _ABSENT))
-            node = child
-        log.append((node, path[-1], node.get(path[-1], _ABSENT)))
-        node[path[-1]] = value
+    try:
+        for path, value in found:
+            node = document
+            for part in path[:-1]:
+                child = node.get(part, _ABSENT)
+                if child is _ABSENT:
+                    child = node[part] = {}
+                    log.append((node, part, _ABSENT))
+                node = child
+            log.append((node, path[-1], node.get(path[-1], _ABSENT)))
+            node[path[-1]] = value
+    except BaseException:
+        undo(log)
+        raise
     return log
 
 

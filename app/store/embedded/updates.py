@@ -10,11 +10,11 @@ operators are `$inc`, `$min`, `$max`, `$set` and `$setOnInsert` over dotted path
 MongoDB's semantics, where mongomock's generic path is lenient: paths in conflict (one equal to
 or a prefix of another) refuse the update (code 40); `$inc` of or onto a non-number (code 14)
 and a path through a scalar (code 28) too; `$min`/`$max` compare across types in BSON's order.
-The update is all or nothing: a refusal (those, a unique index, the 16 MiB limit) leaves the
-document as it was. Only the top-level fields it changed are reindexed, and the unique indexes
-are checked only when it changed a field one of them reads (key or partial filter): a stored
-document met them already. The fields it creates follow the update's order (MongoDB 5 orders
-them by name), as mongomock's do.
+The update is all or nothing: a refusal (those, a unique index, the 16 MiB limit) or any other
+fault leaves the document and its index as they were. Only the top-level fields it changed are
+reindexed, and the unique indexes are checked only when it changed a field one of them reads
+(key or partial filter): a stored document met them already. The fields it creates follow the
+update's order (MongoDB 5 orders them by name), as mongomock's do.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from bson import BSON
-from mongomock import DuplicateKeyError, helpers
+from mongomock import helpers
 from mongomock.collection import Collection
 from mongomock.results import BulkWriteResult  # type: ignore[attr-defined]
 from pymongo import UpdateOne
@@ -94,8 +94,8 @@ def _native(
     undo = rules.apply(found, changes)
     touched = {path[0] for path, _ in changes}
     store, key = self._store, doc_key(found)
-    reindex_fields(store, key, found, touched)
     try:
+        reindex_fields(store, key, found, touched)
         if len(BSON.encode(found)) > MAX_BSON_SIZE:
             raise WriteError(
                 f"Resulting document after update is larger than {MAX_BSON_SIZE}",
@@ -105,7 +105,7 @@ def _native(
         relevant = unique_fields(store)
         if relevant is None or not relevant.isdisjoint(touched):
             check_uniques(self, found)
-    except (WriteError, DuplicateKeyError):
+    except BaseException:  # a refusal or any fault: the document and its index as they were
         rules.undo(undo)
         reindex_fields(store, key, found, touched)
         raise
