@@ -274,6 +274,17 @@ def test_a_fault_of_any_kind_after_the_write_leaves_the_document_and_its_index(
     assert things.count_documents({"k": "other"}) == 0
 
 
+def test_a_bulk_update_without_operators_is_refused_before_anything_is_written() -> None:
+    """PyMongo (`_Bulk.add_update`) and mongomock's bulk builder validate every request before
+    they send or apply one."""
+    requests = [UpdateOne({"k": "key"}, {"$inc": {"n": 1}}), UpdateOne({"k": "key"}, {"b": 5})]
+    for write in (updates._bulk_write, updates._original_bulk_write):
+        things = _collection({"_id": 1, "k": "key", "n": 1})
+        with pytest.raises(ValueError, match="update only works with \\$ operators"):
+            write(things, requests)
+        assert things.find_one({}, {"_id": 0}) == {"k": "key", "n": 1}
+
+
 def test_changes_applied_halfway_are_undone() -> None:
     document: dict[str, Any] = {"_id": 1, "n": 1}
     with pytest.raises(AttributeError):  # a path through the scalar it has just written

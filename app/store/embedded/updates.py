@@ -26,6 +26,7 @@ from mongomock import helpers
 from mongomock.collection import Collection
 from mongomock.results import BulkWriteResult  # type: ignore[attr-defined]
 from pymongo import UpdateOne
+from pymongo.common import validate_ok_for_update
 from pymongo.errors import BulkWriteError, WriteError
 
 from app.store.embedded import rules
@@ -145,6 +146,8 @@ def _bulk_write(
         or not all(type(r) is UpdateOne and _plain(r) for r in requests)
     ):
         return _original_bulk_write(self, requests, ordered, bypass_document_validation, session)
+    for request in requests:  # all before any is applied, as PyMongo and mongomock's builder do
+        validate_ok_for_update(request._doc)
     counts = {"nModified": 0, "nUpserted": 0, "nMatched": 0, "nRemoved": 0, "nInserted": 0}
     errors: list[dict[str, Any]] = []
     upserted: list[dict[str, Any]] = []
