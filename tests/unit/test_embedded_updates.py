@@ -285,6 +285,24 @@ def test_a_bulk_update_without_operators_is_refused_before_anything_is_written()
         assert things.find_one({}, {"_id": 0}) == {"k": "key", "n": 1}
 
 
+LARGEST = 2**63 - 1
+
+
+@pytest.mark.parametrize(("stored", "by"), [(LARGEST, 1), (-LARGEST - 1, -1), (2**62, 2**62)])
+def test_an_inc_past_int64_is_refused_and_leaves_the_document(stored: int, by: int) -> None:
+    """The server's SafeNum overflows: BadValue (code 2), nothing written."""
+    things = _collection({"_id": 1, "k": "key", "n": stored})
+    with pytest.raises(WriteError) as refused:
+        things.update_one({"k": "key"}, {"$inc": {"n": by}, "$set": {"m": 1}})
+    assert refused.value.code == 2
+    with pytest.raises(BulkWriteError) as in_bulk:
+        things.bulk_write([UpdateOne({"k": "key"}, {"$inc": {"n": by}})])
+    assert [e["code"] for e in in_bulk.value.details["writeErrors"]] == [2]
+    assert things.find_one({}, {"_id": 0}) == {"k": "key", "n": stored}
+    things.update_one({"k": "key"}, {"$inc": {"n": -by}})  # the document takes later writes
+    assert things.find_one({}, {"_id": 0}) == {"k": "key", "n": stored - by}
+
+
 def test_changes_applied_halfway_are_undone() -> None:
     document: dict[str, Any] = {"_id": 1, "n": 1}
     with pytest.raises(AttributeError):  # a path through the scalar it has just written

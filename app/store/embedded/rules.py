@@ -3,7 +3,7 @@ one document: which updates are in the shape (`plan`), the document an upsert st
 (`seed`), what an update changes (`changes`), and applying it so that it can be undone.
 
 Anything outside the shape raises `Decline` before a document is touched; what MongoDB refuses
-raises its WriteError (codes 14, 28, 40), also before.
+raises its WriteError (codes 2, 14, 28, 40), also before.
 """
 
 from __future__ import annotations
@@ -185,8 +185,12 @@ def _sum(document: dict[str, Any], path: Path, current: Any, operand: Any) -> An
     kind = type(current)
     if kind is int or kind is float:
         total = current + operand
-        if type(total) is int and total not in _INT64:
-            raise Decline
+        if type(total) is int and total not in _INT64:  # the server's SafeNum overflows
+            message = (
+                f"Failed to apply $inc operations to current value ({current!r}) "
+                f"for document {{_id: {document['_id']!r}}}"
+            )
+            raise _error(2, "BadValue", message)
         return total
     if kind in _SETTABLE or isinstance(current, (dict, list)):
         raise _error(

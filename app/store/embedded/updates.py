@@ -8,8 +8,9 @@ operators are `$inc`, `$min`, `$max`, `$set` and `$setOnInsert` over dotted path
 (`rules.seed`). Anything else goes to mongomock's own path, unchanged.
 
 MongoDB's semantics, where mongomock's generic path is lenient: paths in conflict (one equal to
-or a prefix of another) refuse the update (code 40); `$inc` of or onto a non-number (code 14)
-and a path through a scalar (code 28) too; `$min`/`$max` compare across types in BSON's order.
+or a prefix of another) refuse the update (code 40); `$inc` of or onto a non-number (code 14),
+past 64-bit integers (code 2) and a path through a scalar (code 28) too; `$min`/`$max` compare
+across types in BSON's order.
 The update is all or nothing: a refusal (those, a unique index, the 16 MiB limit) or any other
 fault leaves the document and its index as they were. Only the top-level fields it changed are
 reindexed, and the unique indexes are checked only when it changed a field one of them reads
