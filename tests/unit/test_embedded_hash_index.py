@@ -418,3 +418,17 @@ async def test_lookups_narrow_to_every_field_asked_for_one_value() -> None:
     await shards.insert_one({"ws": "w", "name": "n4", "shard": 16})
     with pytest.raises(DuplicateKeyError):
         await shards.update_one({"name": "n4", "shard": 16}, {"$set": {"shard": 15}})
+
+
+async def test_a_sparse_unique_index_holds_documents_with_the_field_even_null() -> None:
+    things = embedded_client()["t"]["things"]
+    await things.create_index([("e", 1)], unique=True, sparse=True)
+    await things.insert_many([{"_id": 1}, {"_id": 2}, {"_id": 3, "e": None}])
+    with pytest.raises(DuplicateKeyError):
+        await things.insert_one({"_id": 4, "e": None})
+    with pytest.raises(DuplicateKeyError):
+        await things.update_one({"_id": 2}, {"$set": {"e": None}})
+    await things.delete_one({"_id": 3})
+    await things.update_one({"_id": 2}, {"$set": {"e": None}})  # the missing ones are left out
+    await things.insert_one({"_id": 5})
+    assert await things.count_documents({"e": None}) == 3

@@ -27,6 +27,7 @@ from app.store.embedded.plain import PLAIN
 from app.store.embedded.strict import bson_equal
 
 _PRESENT = {"$exists": True}
+_MISSING = object()
 
 
 class _Unique(NamedTuple):
@@ -105,7 +106,7 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         if lookups and lookups[0][0] == 1:
             continue  # alone in the bucket of one of its values (it is indexed): no duplicate
         values = _values(new_data, unique)
-        if unique.sparse and all(value is None for value in values):
+        if unique.sparse and not _has_a_field(new_data, unique):
             continue
         if partial is not None and not _partial_applies(partial, new_data):
             continue
@@ -121,8 +122,10 @@ def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
         for document in others:
             if doc_key(document) == key:
                 continue
-            if bson_equal(_values(document, unique), values) and (
-                partial is None or _partial_applies(partial, document)
+            if (
+                bson_equal(_values(document, unique), values)
+                and (partial is None or _partial_applies(partial, document))
+                and (not unique.sparse or _has_a_field(document, unique))
             ):
                 raise DuplicateKeyError(
                     "E11000 Duplicate Key Error",
@@ -139,6 +142,13 @@ def _values(document: dict[str, Any], unique: _Unique) -> tuple[Any, ...]:
     if unique.top_level:
         return tuple(document.get(field) for field in unique.fields)
     return tuple(_dotted(document, field) for field in unique.fields)
+
+
+def _has_a_field(document: dict[str, Any], unique: _Unique) -> bool:
+    """A sparse index holds the documents that have one of its fields, even null."""
+    if unique.top_level:
+        return any(field in document for field in unique.fields)
+    return any(_dotted(document, field, _MISSING) is not _MISSING for field in unique.fields)
 
 
 def _partial_applies(partial: dict[str, Any], document: dict[str, Any]) -> bool:
@@ -159,11 +169,11 @@ def _partial_applies(partial: dict[str, Any], document: dict[str, Any]) -> bool:
     return True
 
 
-def _dotted(document: dict[str, Any], field: str) -> Any:
+def _dotted(document: dict[str, Any], field: str, missing: Any = None) -> Any:
     try:
         return helpers.get_value_by_dot(document, field)
     except KeyError:
-        return None
+        return missing
 
 
 def install() -> None:
