@@ -19,7 +19,8 @@ in the request's own task: suspending a request's deep stack of coroutines and r
 so that a lane notices load whose requests do not overlap (the embedded store never suspends a
 transaction, so nothing joins a group it does not wait for).
 
-A fault of the store reaches every request of the group, as it reaches every event of a batch.
+A fault of the store reaches every request of the group, as it reaches every event of a batch;
+a group's task cancelled (at shutdown) cancels them, and its lane goes on without it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Generic, TypeVar
 
 from app.metrics import Metrics
@@ -92,7 +94,7 @@ class GroupCommit(Generic[Item, Outcome]):
             group = lane.open = _Group(record, now)
             task = asyncio.create_task(self._commit(lane, group))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(partial(self._ended, lane, group))
         waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         group.items.append(item)
         group.waiters.append(waiter)
@@ -102,9 +104,9 @@ class GroupCommit(Generic[Item, Outcome]):
         return await waiter
 
     async def _commit(self, lane: _Lane[Item, Outcome], group: _Group[Item, Outcome]) -> None:
-        for _ in range(TURNS):  # requests received meanwhile join before the group closes
-            await asyncio.sleep(0)
         try:
+            for _ in range(TURNS):  # requests received meanwhile join before the group closes
+                await asyncio.sleep(0)
             async with lane.lock:
                 if lane.open is group:
                     lane.open = None
@@ -114,11 +116,19 @@ class GroupCommit(Generic[Item, Outcome]):
             for waiter, outcome in zip(group.waiters, outcomes, strict=True):
                 if not waiter.done():  # done: its caller went away
                     waiter.set_result(outcome)
-        except asyncio.CancelledError:
-            for waiter in group.waiters:
-                waiter.cancel()
-            raise
         except Exception as e:
             for waiter in group.waiters:
                 if not waiter.done():
                     waiter.set_exception(e)
+
+    def _ended(
+        self, lane: _Lane[Item, Outcome], group: _Group[Item, Outcome], task: asyncio.Task[None]
+    ) -> None:
+        """However the group's task ended, even cancelled before it started (its coroutine then
+        never runs): the lane takes no more items into it and none of its callers waits on."""
+        self._tasks.discard(task)
+        if lane.open is group:
+            lane.open = None
+        if task.cancelled():
+            for waiter in group.waiters:
+                waiter.cancel()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.metrics import Metrics
-from app.services.group_commit import PROBE, GroupCommit
+from app.services.group_commit import PROBE, TURNS, GroupCommit
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -109,3 +109,29 @@ async def test_a_caller_that_goes_away_takes_nothing_down() -> None:
     assert await staying == "C"
     assert await first[0] == "A"
     assert writer.groups == [["a"], ["b", "c"]]  # the caller that left is written all the same
+
+
+@pytest.mark.parametrize("turns", range(TURNS + 2))
+async def test_a_group_cancelled_before_it_writes_fails_its_callers_and_frees_its_lane(
+    turns: int,
+) -> None:
+    """Cancelled before it starts, while it waits for company or for the lane: its callers get
+    the cancellation instead of waiting for ever, and the lane takes the next items."""
+    lanes, writer = commit(), Writer()
+    writer.release.clear()
+    first = adding(lanes, writer, "a")
+    await asyncio.sleep(0.01)
+    group = adding(lanes, writer, "bc")
+    await asyncio.sleep(0)  # the callers join the group
+    [task] = lanes._tasks
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    assert [t.cancelled() for t in group] == [True, True]
+    later = adding(lanes, writer, "d")
+    writer.release.set()
+    await asyncio.sleep(0.01)
+    assert [t.done() for t in later] == [True]  # not joined to the cancelled group
+    assert await asyncio.gather(*first, *later) == ["A", "D"]
+    assert writer.groups == [["a"], ["d"]]
