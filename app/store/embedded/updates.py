@@ -70,7 +70,9 @@ def found_update(
     self: Collection, spec: dict[str, Any], document: Any, upsert: bool, found: Any
 ) -> Any:
     """`_update` of the document a find-and-modify found already by `spec` (already in its
-    stored form), or of none; None when the update is outside the native shape."""
+    stored form), or of none; None when the update is outside the native shape. (Not through
+    strict's `_checked_update`: `_native` raises the server's 16 MiB refusal itself and never
+    calls `_ensure_uniques`, whose `_TooLarge` that wrapper exists to turn into it.)"""
     rules.refuse_conflicts(document)
     try:
         return _native(self, spec, rules.plan(document, _stored), upsert, found)
