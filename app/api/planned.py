@@ -261,12 +261,17 @@ def execute_plan(
     executor_class: type[Executor[Any]],
 ) -> ExecutionResult | Awaitable[ExecutionResult]:
     """What graphql-core's `execute` answers for the plan's operation: variables coerced as
-    `Executor.build` does (an errors-only result when they fail), then the fields."""
-    values = get_variable_values(
-        schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
-    )
-    if isinstance(values, list):
-        return ExecutionResult(None, errors=values)
+    `Executor.build` does (by the plan's compiled coercion when it is sure, app.api.coercion;
+    an errors-only result when they fail), then the fields."""
+    inputs = variables or {}
+    values = plan.variables.coerce(inputs) if plan.variables is not None else None
+    if values is None:  # not compiled, or in doubt: graphql-core's answer
+        coerced = get_variable_values(
+            schema, plan.operation.variable_definitions or (), inputs, max_errors=50
+        )
+        if isinstance(coerced, list):
+            return ExecutionResult(None, errors=coerced)
+        values = coerced
     run = Run(
         plan,
         schema=schema,

@@ -60,6 +60,7 @@ from strawberry.schema import Schema
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from app.api.coercion import Variables, compile_variables
 from app.api.plan_calls import planned_call
 
 log = logging.getLogger("app.api")
@@ -134,6 +135,7 @@ class Plan:
     fields: tuple[Field, ...]
     serially: bool = False  # mutations: root fields one after the other
     size_bytes: int = 0  # an estimate, charged to the document cache
+    variables: Variables | None = None  # None: graphql-core coerces them
 
 
 class _Schema:
@@ -208,7 +210,8 @@ def _plan(strawberry_schema: Schema, document: DocumentNode, name: str | None) -
     serially = operation.operation == OperationType.MUTATION
     if not serially and len(fields) != 1:
         raise Declined("a query of several root fields (graphql-core runs them concurrently)")
-    return Plan(operation, root, fields, serially, FIELD_BYTES * _count(fields))
+    variables = compile_variables(schema.graphql, operation)
+    return Plan(operation, root, fields, serially, FIELD_BYTES * _count(fields), variables)
 
 
 def _count(fields: tuple[Field, ...]) -> int:
