@@ -134,7 +134,7 @@ class Plan:
     root: GraphQLObjectType
     fields: tuple[Field, ...]
     serially: bool = False  # mutations: root fields one after the other
-    size_bytes: int = 0  # an estimate, charged to the document cache
+    size_bytes: int = 0  # an estimate (its variables' coercion included), charged to the cache
     variables: Variables | None = None  # None: graphql-core coerces them
 
 
@@ -211,7 +211,8 @@ def _plan(strawberry_schema: Schema, document: DocumentNode, name: str | None) -
     if not serially and len(fields) != 1:
         raise Declined("a query of several root fields (graphql-core runs them concurrently)")
     variables = compile_variables(schema.graphql, operation)
-    return Plan(operation, root, fields, serially, FIELD_BYTES * _count(fields), variables)
+    size = FIELD_BYTES * _count(fields) + (variables.size_bytes if variables else 0)
+    return Plan(operation, root, fields, serially, size, variables)
 
 
 def _count(fields: tuple[Field, ...]) -> int:

@@ -5,7 +5,9 @@ graphql-core's, and it never answers where graphql-core reports errors."""
 
 from __future__ import annotations
 
+import gc
 import math
+import tracemalloc
 from collections import OrderedDict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -466,3 +468,18 @@ def test_generated_variables_are_coerced_as_graphql_core_coerces_them(data: st.D
     variables = data.draw(operation_values(name, noisy=data.draw(st.booleans())))
     mine, _ = coerced(name, variables)
     event(f"{name}: {'declined' if mine is None else 'answered'}")
+
+
+def test_the_size_charged_for_a_compiled_coercion_is_near_what_it_takes() -> None:
+    for name in ("track", "contacts", "messages"):
+        compile_variables(SCHEMA, OPERATION_NODES[name])  # caches of graphql-core's warm
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            compiled = compile_variables(SCHEMA, OPERATION_NODES[name])
+            taken = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert compiled is not None
+        assert taken / 2 < compiled.size_bytes < taken * 2, (name, taken, compiled.size_bytes)

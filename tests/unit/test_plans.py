@@ -247,7 +247,8 @@ def test_a_kept_plan_is_charged_to_the_document_cache() -> None:
     assert planned is not None
     cache.keep_plan(entry, None, planned)
     assert entry.plans == {None: planned}
-    assert planned.size_bytes == 10 * plans_module.FIELD_BYTES  # ten planned fields
+    assert planned.variables is not None  # ten planned fields and the variables' coercion
+    assert planned.size_bytes == 10 * plans_module.FIELD_BYTES + planned.variables.size_bytes
     assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
     cache.keep_plan(entry, "Other", None)  # a declined operation costs nothing
     assert cache.size_bytes == entry.charge == charge(TRACK, document) + planned.size_bytes
