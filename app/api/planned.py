@@ -7,11 +7,12 @@ graphql/execution/executor.py), re-implemented here: the root fields run seriall
 values completed (a null in a non-null position, lists, objects), errors handled and
 bubbled (a field's error nulls the nearest nullable position on its path, an error reaching
 the root makes `data` null) with the executor's messages. For the rest it calls
-graphql-core: `get_variable_values` (variable coercion), `get_argument_values`,
-`located_error`, its internal `CollectedErrors` (an error inside a nulled position is
-dropped), the executor class's `complete_leaf_value` and `build_resolve_info` (Strawberry's
-info, with the coerced variables and the operation's extensions), the latter given a `Run`
-that stands in for the executor. What is mirrored, and these internals' signatures, hold for
+graphql-core: `get_variable_values` (variable coercion, when the plan's compiled coercion,
+app.api.coercion, is in doubt or absent), `get_argument_values`, `located_error`, its
+internal `CollectedErrors` (an error inside a nulled position is dropped), the executor
+class's `complete_leaf_value` and `build_resolve_info` (Strawberry's info, with the coerced
+variables and the operation's extensions), the latter given a `Run` that stands in for the
+executor. What is mirrored, and these internals' signatures, hold for
 the release series app.api.plans.mirrored checks: plans are not built with another.
 
 Resolvers below the root return values, never awaitables (docs/design.md): graphql-core

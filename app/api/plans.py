@@ -20,9 +20,10 @@ fields, fields with arguments or info) is CALL: the resolve info graphql-core's 
 build, the arguments graphql-core gives, and the resolver called as Strawberry's wrapper calls
 it (app.api.plan_calls); a resolver a planned call does not cover declines the document.
 
-Plans are built only with the versions mirrored here and in app.api.planned and
-app.api.plan_calls, strawberry-graphql 0.341.x and graphql-core 3.3.x (`mirrored`): another
-version declines every document, with one warning, and graphql-core's `execute` answers.
+Plans are built only with the versions mirrored here and in app.api.planned,
+app.api.plan_calls and app.api.coercion (a plan's variables), strawberry-graphql 0.341.x and
+graphql-core 3.3.x (`mirrored`): another version declines every document, with one warning,
+and graphql-core's `execute` answers.
 Strawberry internals relied on: the StrawberryField behind a GraphQLField
 (`extensions[GraphQLCoreConverter.DEFINITION_BACKREF]`), its `base_resolver`,
 `default_resolver`, `python_name`, `extensions`, `is_async` and `arguments`, the resolver's
