@@ -74,7 +74,7 @@ class Variables:
     def __init__(
         self, variables: tuple[tuple[str, Any, Coerce, bool], ...], *, size_bytes: int
     ) -> None:
-        self.variables = variables  # (name, signature, coerce, required when absent)
+        self.variables = variables  # (name, signature, coerce, whether it must be given)
         self.size_bytes = size_bytes  # an estimate
 
     def coerce(self, inputs: object) -> VariableValues | None:
@@ -84,10 +84,10 @@ class Variables:
         sources: dict[str, VariableValueSource] = {}
         coerced: dict[str, Any] = {}
         try:
-            for name, signature, coerce, required in self.variables:
+            for name, signature, coerce, must_be_given in self.variables:
                 value = inputs.get(name, Undefined)
                 if value is Undefined:
-                    if required:
+                    if must_be_given:  # an error, or a default to apply: graphql-core's
                         return None
                     sources[name] = VariableValueSource(signature)
                 else:
@@ -125,8 +125,10 @@ class _Compiler:
             if isinstance(signature, GraphQLError) or signature.name in names:
                 raise Unsupported("a variable graphql-core answers with an error, or twice")
             names.add(signature.name)
-            required = node.default_value is not None or isinstance(signature.type, GraphQLNonNull)
-            compiled.append((signature.name, signature, self.coerce(signature.type), required))
+            must_be_given = node.default_value is not None or isinstance(
+                signature.type, GraphQLNonNull
+            )
+            compiled.append((signature.name, signature, self.coerce(signature.type), must_be_given))
         # A container at depth d has its items at d + 1, and graphql-core's depth check
         # descends further through list types for a single value or null (`[value]`): a
         # container declines from the depth where a depth it counts could exceed its bound.
