@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Generator
+from typing import Any, cast
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive
 
 DRAIN_FACTOR = 4
 
@@ -25,22 +28,31 @@ def error_response(status: int, code: str, message: str, *, close: bool = False)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def read_body(request: Request, *, limit: int, seconds: float) -> bytes | Response:
-    """The whole body, or the 4xx that answers it."""
+async def read_body(
+    receive: Receive, *, declared: str | None, limit: int, seconds: float
+) -> bytes | Response:
+    """The whole body (`declared`: its Content-Length, if any), or the 4xx that answers it."""
     drain = DRAIN_FACTOR * limit
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > drain:
+    if declared is not None and declared.isdigit() and int(declared) > drain:
         return _too_large(limit, close=True)
+    deadline = asyncio.get_running_loop().time() + seconds
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(seconds):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > drain:
-                    return _too_large(limit, close=True)
-                if size <= limit:
-                    chunks.append(chunk)
+        while True:
+            message = await _received(receive, deadline)
+            if message["type"] == "http.disconnect":
+                return error_response(400, "BAD_REQUEST", "The client went away.", close=True)
+            if message["type"] != "http.request":
+                continue
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > drain:
+                return _too_large(limit, close=True)
+            if size <= limit:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
     except TimeoutError:
         return error_response(
             408,
@@ -48,11 +60,51 @@ async def read_body(request: Request, *, limit: int, seconds: float) -> bytes | 
             f"The request body did not arrive within {seconds:g} s.",
             close=True,
         )
-    except ClientDisconnect:
-        return error_response(400, "BAD_REQUEST", "The client went away.", close=True)
     if size > limit:
         return _too_large(limit)
     return b"".join(chunks)
+
+
+async def _received(receive: Receive, deadline: float) -> Message:
+    """The next message, by `deadline` (event loop time). A message the server holds already
+    (a small body came with its headers) is taken without arming a timer, which would cost
+    about as much as the rest of reading the body."""
+    steps = receive().__await__()
+    try:
+        waiting_for = steps.send(None)
+    except StopIteration as done:
+        message: Message = done.value
+        return message
+    async with asyncio.timeout_at(deadline):
+        return await _Rest(steps, waiting_for)
+
+
+class _Rest:
+    """An awaitable's remaining steps, once its first step yielded `waiting_for` to the event
+    loop: what `await` does (PEP 380's `yield from`) after its first step."""
+
+    def __init__(self, steps: Generator[Any, Any, Message], waiting_for: object) -> None:
+        self._steps = steps
+        self._waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        steps, waiting_for = self._steps, self._waiting_for
+        while True:
+            try:
+                sent = yield waiting_for
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as exc:  # the loop's CancelledError (a timeout) goes in too
+                try:
+                    waiting_for = steps.throw(exc)
+                except StopIteration as done:
+                    return cast("Message", done.value)
+            else:
+                try:
+                    waiting_for = steps.send(sent)
+                except StopIteration as done:
+                    return cast("Message", done.value)
 
 
 def _too_large(limit: int, *, close: bool = False) -> Response:

@@ -197,7 +197,10 @@ class GraphQLView(GraphQL[Context, None]):
             return
         settings = self.services.settings
         body = await read_body(
-            request, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds
+            receive,
+            declared=request.headers.get("content-length"),
+            limit=settings.max_body_bytes,
+            seconds=settings.body_timeout_seconds,
         )
         if isinstance(body, Response):
             await body(scope, receive, send)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -112,18 +113,47 @@ class TestLiveBodies:
             assert json.loads(answer.read()) == {"data": {"workspace": {"id": "default"}}}
 
     def test_a_body_that_never_ends_gets_408(self, live: LiveServer) -> None:
-        with socket.create_connection((live.host, live.port), timeout=30) as raw:
-            raw.sendall(
-                b"POST /graphql HTTP/1.1\r\nHost: tally\r\nContent-Type: application/json\r\n"
-                b"Authorization: Bearer " + ADMIN_KEY.encode() + b"\r\n"
-                b"Content-Length: 1000\r\n\r\n" + b'{"query": "'
-            )
-            answer = b""
-            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
-                chunk = raw.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 408"), answer
+        head, body = _send_in_pieces(live, [b'{"query": "'], length=1000)
+        assert head.startswith(b"HTTP/1.1 408"), head
         assert json.loads(body)["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+
+    def test_a_body_sent_in_pieces_within_the_bound_is_answered(self, live: LiveServer) -> None:
+        pieces = [b'{"query": "{ work', b"space { id", b' } }"}']
+        head, body = _send_in_pieces(live, pieces, pause=0.2)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert json.loads(body) == {"data": {"workspace": {"id": "default"}}}
+
+    def test_the_bound_is_for_the_whole_body_not_each_piece(self, live: LiveServer) -> None:
+        # Each piece comes well within the 1 s bound, the whole body does not.
+        pieces = [b'{"query": "{ work', *[b" "] * 5, b'space { id } }"}']
+        head, body = _send_in_pieces(live, pieces, pause=0.3)
+        assert head.startswith(b"HTTP/1.1 408"), head
+        assert json.loads(body)["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+
+
+def _send_in_pieces(
+    live: LiveServer, pieces: list[bytes], *, pause: float = 0, length: int | None = None
+) -> tuple[bytes, bytes]:
+    """POST a body in `pieces`, `pause` s apart (Content-Length: `length`, or theirs); the
+    answer's head and body."""
+    length = sum(map(len, pieces)) if length is None else length
+    with socket.create_connection((live.host, live.port), timeout=30) as raw:
+        raw.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: tally\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + ADMIN_KEY.encode() + b"\r\n"
+            b"Content-Length: " + str(length).encode() + b"\r\n\r\n"
+        )
+        for piece in pieces:
+            time.sleep(pause)
+            try:
+                raw.sendall(piece)
+            except OSError:  # answered (408) and closed before the body ended
+                break
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = raw.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
