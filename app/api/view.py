@@ -20,7 +20,7 @@ from strawberry.types.unset import UnsetType
 
 from app.api import sockets
 from app.api.bodies import error_response, parse_graphql_body, read_body
-from app.api.context import Context
+from app.api.context import Context, Trackers
 from app.api.execution import LeanPath
 from app.api.graphiql import graphiql_page
 from app.api.schema import TallySchema
@@ -61,6 +61,7 @@ class Services:
     broker: Broker = field(default_factory=Broker)
     rate_limiter: RateLimiter | None = None
     group_commit: GroupCommit[TrackRequest, TrackOutcome] = field(init=False)
+    trackers: Trackers = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.group_commit = GroupCommit(
@@ -115,6 +116,7 @@ class GraphQLView(GraphQL[Context, None]):
             metrics=services.metrics,
             rules_cache=services.rules_cache,
             group_commit=services.group_commit,
+            trackers=services.trackers,
         )
 
     def decode_json(self, data: str | bytes) -> object:

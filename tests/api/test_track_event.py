@@ -373,3 +373,19 @@ async def test_ingestion_results_are_counted_in_metrics(
     assert 'tally_events_ingested_total{result="duplicate"} 1.0' in text
     assert 'tally_events_ingested_total{result="rejected"} 1.0' in text
     assert 'tally_graphql_request_duration_seconds_count{operation_type="mutation"} 3.0' in text
+
+
+async def test_a_workspace_change_applies_to_the_next_track_event(
+    gql: GraphQL, clock: ManualClock
+) -> None:
+    # The retention a retried event's original is shown within is the workspace's as it is now.
+    first = await track(gql, name="paid", contact={"userId": "u1"}, idempotencyKey="k")
+    clock.advance(timedelta(days=10))
+    retried = await track(gql, name="paid", contact={"userId": "u1"}, idempotencyKey="k")
+    assert retried["duplicate"] is True
+    assert retried["event"]["id"] == first["event"]["id"]
+    shorter = "mutation { updateWorkspace(retentionDays: 5) { userErrors { code } } }"
+    assert (await gql.data(shorter))["updateWorkspace"]["userErrors"] == []
+    retried = await track(gql, name="paid", contact={"userId": "u1"}, idempotencyKey="k")
+    assert retried["duplicate"] is True
+    assert retried["event"] is None
