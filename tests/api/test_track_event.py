@@ -389,3 +389,13 @@ async def test_a_workspace_change_applies_to_the_next_track_event(
     retried = await track(gql, name="paid", contact={"userId": "u1"}, idempotencyKey="k")
     assert retried["duplicate"] is True
     assert retried["event"] is None
+
+
+async def test_an_admin_key_may_name_its_contact_by_any_ref(gql: GraphQL) -> None:
+    # (A publishable key may not name one by id: tests/api/test_keys.py.)
+    first = await track(gql, name="a", contact={"userId": "u1"})
+    contact_id = first["contact"]["id"]
+    for ref in ({"id": contact_id}, {"userId": "u1"}):
+        payload = await track(gql, name="a", contact=ref)
+        assert (payload["userErrors"], payload["contact"]["id"]) == ([], contact_id)
+    assert payload["summary"]["count"] == 3
