@@ -21,6 +21,7 @@ from app.store.workspaces import DEFAULT_WORKSPACE_ID
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from app import collector
     from app.server import create_app
 
     if settings.embedded:
@@ -39,6 +40,7 @@ def serve(settings: Settings) -> None:
         "ws_max_size": settings.max_body_bytes,
     }
     if settings.workers == 1:
+        collector.tune()
         uvicorn.run(create_app(settings), **options)
         return
     # Each worker is a new process that builds its app from the same environment. /metrics
@@ -46,7 +48,9 @@ def serve(settings: Settings) -> None:
     # multiprocess mode), in a directory of this run unless PROMETHEUS_MULTIPROC_DIR is set.
     with tempfile.TemporaryDirectory(prefix="tally-metrics-") as directory:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", directory)
-        uvicorn.run("app.server:create_app", factory=True, workers=settings.workers, **options)
+        uvicorn.run(
+            "app.server:create_worker_app", factory=True, workers=settings.workers, **options
+        )
 
 
 def export_schema() -> None:

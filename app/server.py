@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from app import collector
 from app.api.graphiql import ASSETS, ASSETS_PATH
 from app.api.schema import build_schema
 from app.api.view import EXPOSED_HEADERS, GraphQLView, Services
@@ -31,6 +32,13 @@ from app.store.database import open_store
 from app.store.indexes import create_indexes
 
 log = logging.getLogger(__name__)
+
+
+def create_worker_app() -> Starlette:
+    """The app of one uvicorn worker process of `python -m app serve` (TALLY_WORKERS > 1),
+    whose collector is tuned as a single serving process's (app.collector)."""
+    collector.tune()
+    return create_app()
 
 
 def create_app(
