@@ -10,12 +10,13 @@ bench_ingest. Only 2xx answers are counted (wrk's "Non-2xx" are subtracted), and
 the server accepted are read back from /metrics to show that every counted answer was a
 recorded event, with the events each ingest transaction carried (group commit).
 
-In process, the app runs over httpx's ASGI transport (no sockets): per event, the request time
-minus a `/healthz` request's time (the transport and Starlette) minus the store's time
-(`tally_store_command_seconds`) is GraphQL and Tally's own. Usage:
+In process, the app runs over httpx's ASGI transport (no sockets), with the collector tuned as
+a serving process's (app.collector; `--default-collector` keeps CPython's): per event, the
+request time minus a `/healthz` request's time (the transport and Starlette) minus the store's
+time (`tally_store_command_seconds`) is GraphQL and Tally's own. Usage:
 
     .venv/bin/python scripts/bench_requests.py [--rounds 3] [--seconds 10] [--events 2000]
-        [--log-level warning] [--no-http]
+        [--log-level warning] [--no-http] [--default-collector]
         [--profile N]   # and the N functions where in-process trackEvents spend most (cProfile)
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import importlib.util
 import json
 import pstats
@@ -41,6 +43,7 @@ from _bench import KEY, server
 from bench_ingest import TRACK, event
 from pydantic import SecretStr
 
+from app import collector
 from app.server import create_app
 from app.settings import Settings
 
@@ -202,7 +205,10 @@ async def bench_in_process(*, events: int, rounds: int, profile: int) -> None:
             stores.append((store_seconds() - before) / events)
         commands = {k: (v - split.get(k, 0)) / events / rounds for k, v in store_split().items()}
         total, healthz, store = map(statistics.median, (totals, healths, stores))
-        print(f"\nin process (httpx ASGI transport), {events} events a round, {rounds} rounds:")
+        print(
+            f"\nin process (httpx ASGI transport), {events} events a round, {rounds} rounds, "
+            f"collector thresholds {gc.get_threshold()}:"
+        )
         print(f"  trackEvent request {total * 1e6:7,.0f} us   (/healthz {healthz * 1e6:,.0f} us)")
         print(f"  store              {store * 1e6:7,.0f} us")
         for command, seconds in sorted(commands.items(), key=lambda c: -c[1]):
@@ -229,6 +235,11 @@ def main() -> None:
     )
     parser.add_argument("--no-http", action="store_true", help="the in-process split only")
     parser.add_argument(
+        "--default-collector",
+        action="store_true",
+        help="in process, keep CPython's collector thresholds (a server raises its own)",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         help="the server's TALLY_LOG_LEVEL: at info (the default of `python -m app serve`) "
@@ -237,6 +248,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.no_http:
         bench_http(rounds=args.rounds, seconds=args.seconds, log_level=args.log_level)
+    if not args.default_collector:
+        collector.tune()  # as `python -m app serve` does in its process
     asyncio.run(bench_in_process(events=args.events, rounds=args.rounds, profile=args.profile))
 
 
