@@ -34,7 +34,8 @@ from app.store.database import Store
 # first, names, since, until: the arguments of Contact.activity without a cursor
 ActivityArgs = tuple[int, tuple[str, ...] | None, datetime | None, datetime | None]
 ActivityKey = tuple[str, ActivityArgs]  # and the contact id
-# Trackers made, by workspace id, with the store and workspace each was made with
+# Trackers made, by API key id (each key reads its own Workspace object), with the store and
+# workspace each was made with
 Trackers: TypeAlias = dict[str, tuple[Store, Workspace, Tracker]]
 _MAX_TRACKERS = 10_000
 
@@ -62,11 +63,12 @@ class Context:
 
     @property
     def tracker(self) -> Tracker:
-        """The workspace's Tracker, made once for as long as the key's workspace is the one read
-        with it (a Tracker, and its Messenger, keep no request's state; making them is ~2.5 us
-        of a trackEvent)."""
-        workspace = self.principal.workspace
-        kept = self.trackers.get(workspace.id)
+        """The workspace's Tracker, made once per key for as long as the key's workspace is the
+        one read with it (a Tracker, and its Messenger, keep no request's state; making them is
+        ~2.5 us of a trackEvent)."""
+        principal = self.principal
+        workspace = principal.workspace
+        kept = self.trackers.get(principal.key.id)
         if kept is not None and kept[0] is self.store and kept[1] is workspace:
             return kept[2]
         tracker = Tracker(
@@ -79,7 +81,7 @@ class Context:
         )
         if len(self.trackers) >= _MAX_TRACKERS:
             self.trackers.clear()
-        self.trackers[workspace.id] = (self.store, workspace, tracker)
+        self.trackers[principal.key.id] = (self.store, workspace, tracker)
         return tracker
 
     @cached_property

@@ -7,7 +7,9 @@ import hmac
 from typing import Any
 
 import httpx
+import pytest
 
+from app.services import tracking
 from tests.api.test_track_event import track
 from tests.helpers import GraphQL
 
@@ -203,3 +205,26 @@ async def test_workspaces_are_created_by_the_operator_only_and_never_cross(
         )
     )["updateWorkspace"]
     assert bad["userErrors"] == [{"field": ["retentionDays"], "code": "INVALID_RETENTION"}]
+
+
+async def test_a_workspace_s_two_keys_each_keep_their_tracker(
+    gql: GraphQL, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's publishable key and a server's admin key, in turns: each key's Tracker is made
+    once (each key reads a Workspace object of its own), not again on every switch."""
+    _, secret = await new_key(gql, "PUBLISHABLE")
+    page = GraphQL(http, key=secret)
+    made = 0
+    make = tracking.Tracker.__init__
+
+    def counted(self: tracking.Tracker, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        make(self, **kwargs)
+
+    monkeypatch.setattr(tracking.Tracker, "__init__", counted)
+    sent = 'mutation { trackEvent(input: {name: "paid", contact: {userId: "u1"}}) { userErrors { code } } }'
+    for _ in range(5):
+        for client in (gql, page):
+            assert (await client.data(sent))["trackEvent"]["userErrors"] == []
+    assert made == 2
