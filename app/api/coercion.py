@@ -50,7 +50,7 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 Coerce = Callable[[Any, int], Any]  # (value, depth of the value) -> the coerced value
 # A value graphql-core would take as a list of one: not iterable for its `is_iterable`, and
 # not a list or tuple for `input_is_nested_too_deeply`
-SINGLE: Final = frozenset({str, int, float, bool, dict})
+_SINGLE: Final = frozenset({str, int, float, bool, dict})
 _REQUIRED: Final = object()  # an absent field is an error
 # The compiled coercion's size, charged with its plan to the document cache: tracemalloc
 # measured 180-310 bytes a closure or field and 4-20 KB for Tally's operations
@@ -115,7 +115,8 @@ class _Compiler:
         self.leaves: dict[tuple[object, bool], Coerce] = {}
         self.parts = 0  # closures and fields made, for the size estimate
         self.lists = 0  # the longest chain of list types met
-        self.bound = [MAX_NESTING_DEPTH]  # set once all types are compiled
+        # a cell the closures read, set once all types are compiled
+        self.bound = [MAX_NESTING_DEPTH]
 
     def variables(self, schema: GraphQLSchema, operation: OperationDefinitionNode) -> Variables:
         compiled = []
@@ -168,7 +169,7 @@ class _Compiler:
                 raise Doubt
             if type(value) is list:
                 return [item(v, depth + 1) for v in value]
-            if type(value) in SINGLE:
+            if type(value) in _SINGLE:
                 return [item(value, depth + 1)]
             raise Doubt
 
@@ -220,15 +221,7 @@ class _Compiler:
                 raise Doubt
             if one_of and (given != 1 or len(coerced) != 1 or _first(coerced) is None):
                 raise Doubt
-            if plain:
-                return coerced
-            try:
-                result = out_type(coerced)
-            except Exception:
-                raise Doubt from None
-            if result is Undefined:  # graphql-core's "invalid"
-                raise Doubt
-            return result
+            return coerced if plain else _sure(out_type, coerced)
 
         self.objects[type_] = coerce  # before the fields: they may refer to this type
         for name, definition in type_.fields.items():
@@ -255,12 +248,17 @@ def _leaf(parse: Callable[[Any], Any], non_null: bool) -> Coerce:
             if non_null:
                 raise Doubt
             return None
-        try:
-            result = parse(value)
-        except Exception:
-            raise Doubt from None
-        if result is Undefined:  # graphql-core's "invalid"
-            raise Doubt
-        return result
+        return _sure(parse, value)
 
     return coerce
+
+
+def _sure(call: Callable[[Any], Any], value: Any) -> Any:
+    """`call(value)`, or Doubt when it raises or answers graphql-core's "invalid" (Undefined)."""
+    try:
+        result = call(value)
+    except Exception:
+        raise Doubt from None
+    if result is Undefined:
+        raise Doubt
+    return result
