@@ -62,6 +62,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from app.api.coercion import Variables, compile_variables
+from app.api.documents import chosen_operation
 from app.api.plan_calls import planned_call
 
 log = logging.getLogger("app.api")
@@ -198,7 +199,7 @@ def _plan(strawberry_schema: Schema, document: DocumentNode, name: str | None) -
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if strawberry_schema.exception_handlers or len(operations) != len(document.definitions):
         raise Declined("fragment definitions or exception handlers")
-    operation = _operation(operations, name)
+    operation = _operation(document, operations, name)
     if operation.directives or operation.operation not in (
         OperationType.QUERY,
         OperationType.MUTATION,
@@ -228,17 +229,16 @@ def _count(fields: tuple[Field, ...]) -> int:
 
 
 def _operation(
-    operations: list[OperationDefinitionNode], name: str | None
+    document: DocumentNode, operations: list[OperationDefinitionNode], name: str | None
 ) -> OperationDefinitionNode:
-    """The operation as graphql-core's `Executor.build` picks it."""
-    if name is None:
-        if len(operations) == 1:
-            return operations[0]
+    """The operation as graphql-core's `Executor.build` picks it: Strawberry's pick, except
+    that without a name graphql-core runs only a document's sole operation."""
+    if name is None and len(operations) != 1:
         raise Declined("several operations and no name")
-    for operation in operations:
-        if operation.name is not None and operation.name.value == name:
-            return operation
-    raise Declined("unknown operation name")
+    operation = chosen_operation(document, name)
+    if operation is None:
+        raise Declined("unknown operation name")
+    return operation
 
 
 def _selection(
