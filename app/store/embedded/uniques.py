@@ -16,6 +16,7 @@ from mongomock.collection import Collection
 from mongomock.store import CollectionStore
 
 from app.store.embedded.hash_index import (
+    Specs,
     doc_key,
     field_indexes,
     live,
@@ -40,11 +41,19 @@ class _Unique(NamedTuple):
     partial: dict[str, Any] | None
 
 
-def _uniques(store: CollectionStore) -> list[_Unique]:
-    """The collection's unique indexes, read again when its indexes change."""
+class _Reading(NamedTuple):
+    """A collection's unique indexes, read once per change of its indexes (`specs`)."""
+
+    specs: Specs
+    uniques: list[_Unique]
+    # the top-level fields they read (keys, partial filters); None: any field may matter
+    fields: frozenset[str] | None
+
+
+def _reading(store: CollectionStore) -> _Reading:
     read = specs(store)
-    cached = store.__dict__.get("_tally_uniques")
-    if cached is None or cached[0] is not read:
+    cached: _Reading | None = store.__dict__.get("_tally_uniques")
+    if cached is None or cached.specs is not read:
         uniques = [
             _Unique(
                 key=index["key"],
@@ -56,30 +65,24 @@ def _uniques(store: CollectionStore) -> list[_Unique]:
             for index in store.indexes.values()
             if index.get("unique")
         ]
-        cached = store.__dict__["_tally_uniques"] = (read, uniques)
-    found: list[_Unique] = cached[1]
-    return found
+        cached = store.__dict__["_tally_uniques"] = _Reading(read, uniques, _fields(uniques))
+    return cached
+
+
+def _fields(uniques: list[_Unique]) -> frozenset[str] | None:
+    fields: set[str] = set()
+    for unique in uniques:
+        names = [*unique.fields, *(unique.partial or {})]
+        if any(name.startswith("$") for name in names):
+            return None
+        fields.update(name.split(".")[0] for name in names)
+    return frozenset(fields)
 
 
 def unique_fields(store: CollectionStore) -> frozenset[str] | None:
     """The top-level fields the unique indexes read (keys, partial filters): an update that
     changes none of them keeps a stored document unique. None: any field may matter."""
-    read = specs(store)
-    cached = store.__dict__.get("_tally_unique_fields")
-    if cached is None or cached[0] is not read:
-        fields: set[str] | None = set()
-        for unique in _uniques(store):
-            names = [*unique.fields, *(unique.partial or {})]
-            if fields is None or any(name.startswith("$") for name in names):
-                fields = None
-                break
-            fields.update(name.split(".")[0] for name in names)
-        cached = store.__dict__["_tally_unique_fields"] = (
-            read,
-            None if fields is None else frozenset(fields),
-        )
-    found: frozenset[str] | None = cached[1]
-    return found
+    return _reading(store).fields
 
 
 def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
@@ -91,7 +94,7 @@ def _ensure_uniques(self: Collection, new_data: dict[str, Any]) -> None:
 def check_uniques(self: Collection, new_data: dict[str, Any]) -> None:
     """`_ensure_uniques` for a document stored through the store's `__setitem__` (indexed)."""
     store = self._store
-    uniques = _uniques(store)
+    uniques = _reading(store).uniques
     if not uniques:
         return
     key = doc_key(new_data)
