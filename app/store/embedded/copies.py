@@ -25,6 +25,9 @@ from mongomock_motor import patches
 # BSON values a walk over a document hands on as they are (dates, also immutable, are each
 # walk's own concern: kept, made aware, or made naive).
 SCALARS = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+# BSON values two of which, of one of these types, are equal in BSON exactly when Python says
+# so (and ordered alike): what `strict.bson_equal` compares at once and `rules` sets natively.
+SAME_AS_PYTHON = frozenset({str, int, float, bool, type(None), ObjectId, datetime})
 _IMMUTABLE = SCALARS | {datetime}
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
+from app.store.embedded.copies import SAME_AS_PYTHON
+
 
 class Decline(Exception):
     """Outside the shape: mongomock's generic path decides."""
@@ -26,7 +28,6 @@ Changes = list[tuple[Path, Any]]  # path, new value
 Undo = list[tuple[dict[str, Any], str, Any]]  # where, field, value before (or _ABSENT)
 
 _OPERATORS = frozenset({"$inc", "$min", "$max", "$set", "$setOnInsert"})
-_SETTABLE = frozenset({str, int, float, bool, type(None), ObjectId, datetime})
 # BSON's order of the types compared: null < numbers < strings < ObjectId < boolean < date
 _RANK = {type(None): 1, int: 2, float: 2, str: 3, ObjectId: 4, bool: 5, datetime: 6}
 _INT64 = range(-(2**63), 2**63)
@@ -51,7 +52,7 @@ def plan(update: Any, normalise: Callable[[Any], Any]) -> Steps:
             if operator == "$inc" and (kind is bool or not isinstance(operand, _NUMBERS)):
                 message = f"Cannot increment with non-numeric argument: {{{name}: {operand!r}}}"
                 raise _error(14, "TypeMismatch", message)
-            if kind not in _SETTABLE or (kind is int and operand not in _INT64):
+            if kind not in SAME_AS_PYTHON or (kind is int and operand not in _INT64):
                 raise Decline  # documents, arrays, Int64, Decimal128...: mongomock's path
             if kind is float and operand != operand and operator in ("$min", "$max"):
                 raise Decline  # NaN: BSON orders it below every number
@@ -135,7 +136,7 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
         kind = type(value)
         if kind is dict and len(value) == 1 and "$exists" in value and key != "_id":
             continue
-        if kind not in _SETTABLE:
+        if kind not in SAME_AS_PYTHON:
             raise Decline
         document[key] = value
     if document["_id"] is _ABSENT:
@@ -192,7 +193,7 @@ def _sum(document: dict[str, Any], path: Path, current: Any, operand: Any) -> An
             )
             raise _error(2, "BadValue", message)
         return total
-    if kind in _SETTABLE or isinstance(current, (dict, list)):
+    if kind in SAME_AS_PYTHON or isinstance(current, (dict, list)):
         raise _error(
             14,
             "TypeMismatch",

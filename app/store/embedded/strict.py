@@ -16,30 +16,29 @@ These hold wherever the embedded store runs: tests and `./scripts/serve` alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import mongomock.collection
 import mongomock.database
-from bson import BSON, Decimal128, Int64, ObjectId
+from bson import BSON, Decimal128, Int64
 from mongomock import DuplicateKeyError, filtering
 from mongomock.collection import Collection
 from mongomock.command_cursor import CommandCursor
 from mongomock_motor import patches as motor_patches
 from pymongo.errors import DocumentTooLarge, OperationFailure, WriteError
 
+from app.store.embedded.copies import SAME_AS_PYTHON
+
 MAX_BSON_SIZE = 16 * 1024 * 1024
 _NUMBERS = (int, float, Int64, Decimal128)
 _LOGICAL = frozenset({"$and", "$or", "$nor"})
-# Two values of one of these types are equal in BSON exactly when Python says so.
-_SAME_AS_PYTHON = frozenset({str, int, float, bool, type(None), ObjectId, datetime})
 
 
 def bson_equal(a: Any, b: Any) -> bool:
     """Equality as MongoDB decides it: a boolean equals only a boolean, a number any number
     of the same value (1 == 1.0), arrays item by item, documents field by field in order."""
     kind = type(a)
-    if kind is type(b) and kind in _SAME_AS_PYTHON:
+    if kind is type(b) and kind in SAME_AS_PYTHON:
         return bool(a == b)
     if isinstance(a, _Strict):
         a = a.value
