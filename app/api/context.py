@@ -16,6 +16,7 @@ from app.clock import Clock
 from app.domain.errors import RequestError
 from app.domain.events import TrackRequest
 from app.domain.models import Workspace
+from app.memo import remember
 from app.messaging.broker import Broker
 from app.metrics import Metrics
 from app.services.audience import Audience
@@ -79,9 +80,8 @@ class Context:
             after=self.messenger.on_events,
             group_commit=self.group_commit,
         )
-        if len(self.trackers) >= _MAX_TRACKERS:
-            self.trackers.clear()
-        self.trackers[principal.key.id] = (self.store, workspace, tracker)
+        kept = (self.store, workspace, tracker)
+        remember(self.trackers, principal.key.id, kept, most=_MAX_TRACKERS)
         return tracker
 
     @cached_property

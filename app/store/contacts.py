@@ -19,6 +19,7 @@ from app.domain.attributes import AttributeValue
 from app.domain.events import ContactDelta
 from app.domain.models import Contact, ContactRole, EventSummary
 from app.domain.refs import ContactKey, RefKind, keys_of
+from app.memo import remember
 from app.store.client import Doc
 from app.store.contacts_after import contacts_after
 from app.store.database import Store
@@ -107,11 +108,8 @@ def _summary(name: str, stored: Doc) -> EventSummary:
     key = (name, stored["count"], stored["first_at"], stored["last_at"])
     summary = _summaries.get(key)
     if summary is None:
-        if len(_summaries) >= 20_000:
-            _summaries.clear()
-        summary = _summaries[key] = EventSummary(
-            name=name, count=key[1], first_at=key[2], last_at=key[3]
-        )
+        made = EventSummary(name=name, count=key[1], first_at=key[2], last_at=key[3])
+        summary = remember(_summaries, key, made, most=20_000)
     return summary
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from bson import ObjectId
 from mongomock import filtering
 
+from app.memo import remember
+
 _ABSENT = object()
 _KEYED = (str, ObjectId)  # the types whose Python equality is BSON's
 # The values looked up: those types, and exact ints (not bool), whose other BSON equals (1.0,
@@ -151,9 +153,8 @@ def _in(found: Any, wanted: Any) -> bool:
     cached = _in_sets.get(id(wanted))
     if cached is None or cached[0] is not wanted:
         plain = all(type(item) in _KEYED for item in wanted)
-        if len(_in_sets) > 256:
-            _in_sets.clear()
-        cached = _in_sets[id(wanted)] = (wanted, frozenset(wanted) if plain else frozenset())
+        asked = frozenset(wanted) if plain else frozenset()
+        cached = remember(_in_sets, id(wanted), (wanted, asked), most=256)
     if not cached[1]:
         return bool(_original_in(found, wanted))
     for value in found if isinstance(found, list) else [found]:

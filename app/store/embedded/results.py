@@ -20,6 +20,7 @@ from bson.tz_util import utc
 from mongomock import helpers
 from mongomock.collection import Collection, Cursor
 
+from app.memo import remember
 from app.store.embedded.copies import SCALARS
 
 _original_aware = helpers.make_datetime_timezone_aware_in_document
@@ -69,9 +70,7 @@ def _aware(value: datetime) -> datetime:
         return value.replace(tzinfo=utc)
     aware = _aware_dates.get(value)
     if aware is None:
-        if len(_aware_dates) >= 100_000:
-            _aware_dates.clear()
-        aware = _aware_dates[value] = value.replace(tzinfo=utc)
+        aware = remember(_aware_dates, value, value.replace(tzinfo=utc), most=100_000)
     return aware
 
 

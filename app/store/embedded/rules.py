@@ -15,6 +15,7 @@ from typing import Any
 from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
+from app.memo import remember
 from app.store.embedded.copies import SAME_AS_PYTHON
 
 
@@ -76,10 +77,7 @@ def _path(name: Any) -> Path:
     path = tuple(name.split("."))
     if path[0] == "_id" or any(not part or part[0] == "$" for part in path):
         raise Decline  # the immutable _id, positional operators, empty names
-    if len(_paths) >= _CACHED:
-        _paths.clear()
-    _paths[name] = path
-    return path
+    return remember(_paths, name, path, most=_CACHED)
 
 
 def refuse_conflicts(update: Any) -> None:

@@ -35,6 +35,7 @@ from mongomock.collection import BulkOperationBuilder, Collection
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, WriteError
 
+from app.memo import remember
 from app.store.embedded.copies import SCALARS
 from app.store.embedded.hash_index import doc_key
 from app.store.embedded.results import returned
@@ -187,10 +188,9 @@ def _stored_date(value: datetime) -> datetime:
     """mongomock's stored form of a UTC date: naive, to the millisecond, fold 0."""
     stored = _stored_dates.get(value)
     if stored is None:
-        if len(_stored_dates) >= 10_000:
-            _stored_dates.clear()
         ms = value.microsecond // 1000 * 1000
-        stored = _stored_dates[value] = value.replace(tzinfo=None, microsecond=ms, fold=0)
+        naive = value.replace(tzinfo=None, microsecond=ms, fold=0)
+        stored = remember(_stored_dates, value, naive, most=10_000)
     return stored
 
 
