@@ -243,13 +243,15 @@ class Tracker:
         )
         if admission.new_names & {event.name for event in counted.values()}:
             await store_workspaces.note_new_event_names(store, workspace_id=workspace_id)
-        summaries = {
-            index: contacts[event.contact].summaries[event.name] for index, event in counted.items()
-        }
         if before is not None:
             summaries = _running_summaries(events, before=before.values())
-        elif each_summary:
-            summaries = _counted_back(events, after=summaries)
+        else:
+            summaries = {
+                index: contacts[event.contact].summaries[event.name]
+                for index, event in counted.items()
+            }
+            if each_summary:
+                summaries = _counted_back(events, after=summaries)
         for index, event in counted.items():
             batch.outcomes[index] = TrackOutcome(
                 event=events[index], contact=contacts[event.contact], summary=summaries[index]
